@@ -1,0 +1,3 @@
+export * from "./source.ts";
+export * from "./messages.ts";
+export * from "./diagnostic.ts";
