@@ -1,0 +1,286 @@
+/**
+ * Symbolic dims. A Dim is an integer polynomial over named dim variables (B, N, C…) and opaque
+ * atoms (floor division, modulo, min, max of non-constant operands), kept in a canonical form so
+ * that structural equality is string equality: `N - r + r` and `N` are the same Dim object.
+ * Division and modulo are floored (Python). Dims are interned process-wide by canonical key.
+ */
+
+type Atom = { readonly key: string; readonly kind: "var"; readonly name: string } | {
+  readonly key: string;
+  readonly kind: "div" | "mod" | "min" | "max";
+  readonly a: Dim;
+  readonly b: Dim;
+};
+
+/** monomial key ("" for the constant term) -> coefficient; monomial = sorted atom keys joined by "*". */
+type Terms = ReadonlyMap<string, number>;
+
+const atoms = new Map<string, Atom>();
+const dims = new Map<string, Dim>();
+
+export class Dim {
+  private constructor(
+    readonly terms: Terms,
+    readonly key: string,
+  ) {}
+
+  /** @internal */
+  static make(terms: Map<string, number>): Dim {
+    for (const [k, v] of terms) if (v === 0) terms.delete(k);
+    const keys = [...terms.keys()].sort(monoCompare);
+    const key = keys.length === 0 ? "0" : keys.map((k) => `${terms.get(k)}${k === "" ? "" : "·" + k}`).join("+");
+    let d = dims.get(key);
+    if (!d) {
+      d = new Dim(new Map(keys.map((k) => [k, terms.get(k)!])), key);
+      dims.set(key, d);
+    }
+    return d;
+  }
+
+  /** The integer value when the dim is constant. */
+  get value(): number | undefined {
+    if (this.terms.size === 0) return 0;
+    if (this.terms.size === 1 && this.terms.has("")) return this.terms.get("")!;
+    return undefined;
+  }
+
+  get isConst(): boolean {
+    return this.value !== undefined;
+  }
+
+  toString(): string {
+    return printDim(this);
+  }
+}
+
+function monoCompare(a: string, b: string): number {
+  if (a === "") return 1; // constant last
+  if (b === "") return -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export type DimLike = Dim | number | string;
+
+export function dim(x: DimLike): Dim {
+  if (x instanceof Dim) return x;
+  if (typeof x === "number") {
+    if (!Number.isInteger(x)) throw new RangeError(`dim must be an integer, got ${x}`);
+    return Dim.make(new Map([["", x]]));
+  }
+  return atomDim(varAtom(x));
+}
+
+function varAtom(name: string): Atom {
+  const key = name;
+  let a = atoms.get(key);
+  if (!a) atoms.set(key, (a = { key, kind: "var", name }));
+  return a;
+}
+
+function opAtom(kind: "div" | "mod" | "min" | "max", a: Dim, b: Dim): Atom {
+  const key = `${kind}(${a.key},${b.key})`;
+  let at = atoms.get(key);
+  if (!at) atoms.set(key, (at = { key, kind, a, b }));
+  return at;
+}
+
+const atomByKey = (k: string): Atom => atoms.get(k)!;
+
+function atomDim(a: Atom): Dim {
+  return Dim.make(new Map([[a.key, 1]]));
+}
+
+export function add(a: DimLike, b: DimLike): Dim {
+  const x = dim(a);
+  const y = dim(b);
+  const t = new Map(x.terms);
+  for (const [k, v] of y.terms) t.set(k, (t.get(k) ?? 0) + v);
+  return Dim.make(t);
+}
+
+export function neg(a: DimLike): Dim {
+  return mul(a, -1);
+}
+
+export function sub(a: DimLike, b: DimLike): Dim {
+  return add(a, neg(b));
+}
+
+export function mul(a: DimLike, b: DimLike): Dim {
+  const x = dim(a);
+  const y = dim(b);
+  const t = new Map<string, number>();
+  for (const [ka, va] of x.terms)
+    for (const [kb, vb] of y.terms) {
+      const k = [...(ka ? ka.split("*") : []), ...(kb ? kb.split("*") : [])].sort().join("*");
+      t.set(k, (t.get(k) ?? 0) + va * vb);
+    }
+  return Dim.make(t);
+}
+
+const floorDiv = (a: number, b: number): number => Math.floor(a / b);
+const floorMod = (a: number, b: number): number => a - Math.floor(a / b) * b;
+
+/** Floored division. Throws RangeError on a constant zero divisor. */
+export function div(a: DimLike, b: DimLike): Dim {
+  const x = dim(a);
+  const y = dim(b);
+  const yv = y.value;
+  if (yv === 0) throw new RangeError("division by zero");
+  const xv = x.value;
+  if (xv !== undefined && yv !== undefined) return dim(floorDiv(xv, yv));
+  if (yv === 1) return x;
+  if (yv !== undefined && [...x.terms.values()].every((c) => c % yv === 0)) {
+    return Dim.make(new Map([...x.terms].map(([k, v]) => [k, v / yv])));
+  }
+  if (x.key === y.key) return dim(1);
+  return atomDim(opAtom("div", x, y));
+}
+
+/** Ceiling division: ceil(a / b) = floor((a + b - 1) / b) for positive b. */
+export function ceilDiv(a: DimLike, b: DimLike): Dim {
+  return div(add(a, sub(b, 1)), b);
+}
+
+export function mod(a: DimLike, b: DimLike): Dim {
+  const x = dim(a);
+  const y = dim(b);
+  const yv = y.value;
+  if (yv === 0) throw new RangeError("modulo by zero");
+  const xv = x.value;
+  if (xv !== undefined && yv !== undefined) return dim(floorMod(xv, yv));
+  if (yv !== undefined && [...x.terms.values()].every((c) => c % yv === 0)) return dim(0);
+  if (x.key === y.key) return dim(0);
+  return atomDim(opAtom("mod", x, y));
+}
+
+export function min(a: DimLike, b: DimLike): Dim {
+  const x = dim(a);
+  const y = dim(b);
+  if (x === y) return x;
+  const d = sub(x, y).value;
+  if (d !== undefined) return d <= 0 ? x : y;
+  const [p, q] = x.key < y.key ? [x, y] : [y, x];
+  return atomDim(opAtom("min", p, q));
+}
+
+export function max(a: DimLike, b: DimLike): Dim {
+  const x = dim(a);
+  const y = dim(b);
+  if (x === y) return x;
+  const d = sub(x, y).value;
+  if (d !== undefined) return d >= 0 ? x : y;
+  const [p, q] = x.key < y.key ? [x, y] : [y, x];
+  return atomDim(opAtom("max", p, q));
+}
+
+/** Evaluates a dim under bindings of its variables; undefined when a variable is unbound. */
+export function evalDim(d: Dim, env: ReadonlyMap<string, number> | Record<string, number>): number | undefined {
+  const get = env instanceof Map ? (n: string) => env.get(n) : (n: string) => (env as Record<string, number>)[n];
+  let total = 0;
+  for (const [mono, coef] of d.terms) {
+    let v = coef;
+    if (mono !== "")
+      for (const ak of mono.split("*")) {
+        const av = evalAtom(atomByKey(ak), get);
+        if (av === undefined) return undefined;
+        v *= av;
+      }
+    total += v;
+  }
+  return total;
+}
+
+function evalAtom(a: Atom, get: (n: string) => number | undefined): number | undefined {
+  if (a.kind === "var") return get(a.name);
+  const x = evalDimWith(a.a, get);
+  const y = evalDimWith(a.b, get);
+  if (x === undefined || y === undefined) return undefined;
+  switch (a.kind) {
+    case "div":
+      return y === 0 ? undefined : floorDiv(x, y);
+    case "mod":
+      return y === 0 ? undefined : floorMod(x, y);
+    case "min":
+      return Math.min(x, y);
+    case "max":
+      return Math.max(x, y);
+  }
+}
+
+function evalDimWith(d: Dim, get: (n: string) => number | undefined): number | undefined {
+  const env = new Map<string, number>();
+  for (const v of dimVars(d)) {
+    const x = get(v);
+    if (x === undefined) return undefined;
+    env.set(v, x);
+  }
+  return evalDim(d, env);
+}
+
+/** Names of the dim variables a dim mentions, sorted. */
+export function dimVars(d: Dim): string[] {
+  const out = new Set<string>();
+  const visit = (x: Dim) => {
+    for (const mono of x.terms.keys())
+      if (mono !== "")
+        for (const ak of mono.split("*")) {
+          const a = atomByKey(ak);
+          if (a.kind === "var") out.add(a.name);
+          else {
+            visit(a.a);
+            visit(a.b);
+          }
+        }
+  };
+  visit(d);
+  return [...out].sort();
+}
+
+/** When the dim is exactly one variable, its name. */
+export function asVar(d: Dim): string | undefined {
+  if (d.terms.size !== 1) return undefined;
+  const [[mono, coef]] = [...d.terms] as [[string, number]];
+  if (coef !== 1 || mono === "" || mono.includes("*")) return undefined;
+  const a = atomByKey(mono);
+  return a.kind === "var" ? a.name : undefined;
+}
+
+/** Human-readable form: `N - r + 1`, `(N + 1) / 2`, `S*S`. Also the IR text form (re-parseable). */
+export function printDim(d: Dim): string {
+  if (d.terms.size === 0) return "0";
+  const parts: string[] = [];
+  const keys = [...d.terms.keys()].sort(monoCompare);
+  keys.forEach((mono, idx) => {
+    const coef = d.terms.get(mono)!;
+    const body = mono === "" ? "" : mono.split("*").map((k) => printAtom(atomByKey(k))).join("*");
+    const abs = Math.abs(coef);
+    const term = body === "" ? String(abs) : abs === 1 ? body : `${abs}*${body}`;
+    if (idx === 0) parts.push(coef < 0 ? `-${term}` : term);
+    else parts.push(coef < 0 ? ` - ${term}` : ` + ${term}`);
+  });
+  return parts.join("");
+}
+
+function printAtom(a: Atom): string {
+  if (a.kind === "var") return a.name;
+  const wrap = (x: Dim) => (x.terms.size > 1 ? `(${printDim(x)})` : printDim(x));
+  switch (a.kind) {
+    case "div":
+      return `${wrap(a.a)} / ${wrap(a.b)}`.replace(/^(.*)$/, "($1)");
+    case "mod":
+      return `(${wrap(a.a)} % ${wrap(a.b)})`;
+    case "min":
+      return `min(${printDim(a.a)}, ${printDim(a.b)})`;
+    case "max":
+      return `max(${printDim(a.a)}, ${printDim(a.b)})`;
+  }
+}
+
+export const shapeToString = (s: readonly Dim[]): string => `[${s.map(printDim).join(", ")}]`;
+
+export const shapeEq = (a: readonly Dim[], b: readonly Dim[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Element count of a shape as a Dim. */
+export const numel = (s: readonly Dim[]): Dim => s.reduce<Dim>((acc, d) => mul(acc, d), dim(1));
