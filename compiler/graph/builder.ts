@@ -11,7 +11,7 @@ import { isFloat, isInt, type DType } from "./dtype.ts";
 import { BuildError } from "./errors.ts";
 import { GraphContext, type Graph } from "./node.ts";
 import type { AttnReturn, BinaryFn, GOp, Node, OpArgs, ReduceFn, TensorType, UnaryFn } from "./ops.ts";
-import { binaryType, freshVar, sCast, toExpr, type Scalar } from "./scalar.ts";
+import { binaryType, freshVar, sCast, sReduceWith, toExpr, type Scalar } from "./scalar.ts";
 import type { SExpr, SVar } from "./expr.ts";
 
 export type Tensor = Node;
@@ -501,9 +501,19 @@ export class GraphBuilder {
   compute(shape: readonly DimLike[], body: (...vars: SVar[]) => Scalar): Tensor {
     const s = shape.map(dim);
     const vars = s.map(() => freshVar());
-    const raw = toExpr(body(...vars));
-    const { expr, srcs } = finalizeExpr(raw, vars, []);
+    return this.computeExpr(s, vars, toExpr(body(...vars)));
+  }
+
+  /** compute() for a body already built over the given variables (one per output axis). */
+  computeExpr(shape: readonly DimLike[], vars: readonly SVar[], body: SExpr): Tensor {
+    const s = shape.map(dim);
+    const { expr, srcs } = finalizeExpr(body, vars, []);
     return this.mk("compute", { dtype: expr.dtype, shape: s }, srcs, { body: expr });
+  }
+
+  /** A reduction expression over given variables (the DSL's `sum(i | cond) body`). */
+  reduceExpr(fn: ReduceFn | "argmax" | "argmin", vars: readonly SVar[], extents: readonly DimLike[], body: SExpr, cond?: SExpr): SExpr {
+    return sReduceWith(fn, vars, extents, body, cond);
   }
 
   // ── nn ───────────────────────────────────────────────────────────────────────────────────

@@ -111,8 +111,17 @@ export function sReduce(
   cond?: (...vars: SVar[]) => Scalar,
 ): SExpr {
   const vars = extents.map(() => freshVar());
-  const b = toExpr(body(...vars));
-  const c = cond ? toExpr(cond(...vars)) : undefined;
+  return sReduceWith(fn, vars, extents, toExpr(body(...vars)), cond ? toExpr(cond(...vars)) : undefined);
+}
+
+/** A reduction over given variables (already used in body and cond). */
+export function sReduceWith(
+  fn: ReduceFn | "argmax" | "argmin",
+  vars: readonly SVar[],
+  extents: readonly DimLike[],
+  b: SExpr,
+  c: SExpr | undefined,
+): SExpr {
   if (c && c.dtype !== "bool") throw new BuildError(Diagnostics.Condition_must_be_bool_got_0, [c.dtype]);
   if ((fn === "argmax" || fn === "argmin") && vars.length !== 1) throw new BuildError(Diagnostics.Argreduce_one_variable_0, [fn]);
   const want = fn === "any" || fn === "all" ? "bool" : "a number";

@@ -1,0 +1,729 @@
+/**
+ * The builtin functions of attn (dsl/BUILTINS.md): argument binding and checking, compile-time
+ * folding, scalar (index-notation) forms, and the GraphBuilder call each one maps onto.
+ */
+import { Diagnostics } from "../compiler/diagnostics/messages.ts";
+import type { Span } from "../compiler/diagnostics/source.ts";
+import * as D from "../compiler/graph/dim.ts";
+import { dim, shapeToString, type Dim } from "../compiler/graph/dim.ts";
+import { BuildError } from "../compiler/graph/errors.ts";
+import { isDType, type DType } from "../compiler/graph/dtype.ts";
+import type { Node, ReduceFn, UnaryFn } from "../compiler/graph/ops.ts";
+import { sBinary, sCast, sSelect, sUnary } from "../compiler/graph/scalar.ts";
+import type { SExpr } from "../compiler/graph/expr.ts";
+import type { AttentionOptions } from "../compiler/graph/builder.ts";
+import type * as A from "./ast.ts";
+import type { Elaborator } from "./elaborate.ts";
+import { ERROR, describe, type Env, type Val } from "./values.ts";
+
+type Args = { vals: (Val | undefined)[]; spans: Span[]; call: A.Call; env: Env; el: Elaborator };
+type Handler = (a: Args) => Val;
+
+interface Spec {
+  params: string[]; // "name" required, "name?" optional
+  run: Handler;
+}
+
+const UNARY: Record<string, UnaryFn> = {
+  exp: "exp", log: "log", sqrt: "sqrt", rsqrt: "rsqrt", abs: "abs", sin: "sin", cos: "cos", tan: "tan", asin: "asin",
+  acos: "acos", atan: "atan", tanh: "tanh", sigmoid: "sigmoid", relu: "relu", gelu: "gelu", erf: "erf", floor: "floor",
+  ceil: "ceil", round: "round", sign: "sign", isnan: "isnan", log1p: "log1p", expm1: "expm1",
+};
+
+const JS_UNARY: Partial<Record<UnaryFn, (x: number) => number>> = {
+  exp: Math.exp, log: Math.log, sqrt: Math.sqrt, rsqrt: (x) => 1 / Math.sqrt(x), abs: Math.abs, sin: Math.sin, cos: Math.cos,
+  tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan, tanh: Math.tanh, sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  relu: (x) => Math.max(0, x), floor: Math.floor, ceil: Math.ceil, sign: Math.sign, log1p: Math.log1p, expm1: Math.expm1,
+  round: (x) => {
+    const r = Math.round(x);
+    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  },
+};
+
+const REDUCE: Record<string, ReduceFn> = { sum: "sum", mean: "mean", max: "max", min: "min", prod: "prod", any: "any", all: "all" };
+
+const SPECS: Record<string, Spec> = {};
+const def = (names: string | string[], params: string[], run: Handler) => {
+  for (const n of typeof names === "string" ? [names] : names) SPECS[n] = { params, run };
+};
+
+// ── helpers ────────────────────────────────────────────────────────────────────────────────
+
+function tensor(a: Args, i: number): Node | undefined {
+  const v = a.vals[i];
+  return v === undefined ? undefined : a.el.asTensor(v, a.spans[i]!);
+}
+
+function int(a: Args, i: number, dflt?: number): Dim | undefined {
+  const v = a.vals[i];
+  if (v === undefined) return dflt === undefined ? undefined : dim(dflt);
+  return a.el.asInt(v, a.spans[i]!);
+}
+
+function constInt(a: Args, i: number, what: string, dflt?: number): number | undefined {
+  const d = int(a, i, dflt);
+  if (d === undefined) return undefined;
+  if (d.value === undefined) {
+    a.el.error(Diagnostics.Compile_time_value_expected_0, a.spans[i], what);
+    return undefined;
+  }
+  return d.value;
+}
+
+function num(a: Args, i: number, what: string, dflt: number): number | undefined {
+  const v = a.vals[i];
+  if (v === undefined) return dflt;
+  if (v.k === "float") return v.v;
+  if (v.k === "int" && v.d.value !== undefined) return v.d.value;
+  if (v.k !== "error") a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[i], what, a.call.callee.kind === "Name" ? a.call.callee.name : "call", "a compile-time number", describe(v));
+  return undefined;
+}
+
+function bool(a: Args, i: number, what: string, dflt: boolean): boolean | undefined {
+  const v = a.vals[i];
+  if (v === undefined) return dflt;
+  if (v.k === "bool") return v.v;
+  if (v.k !== "error") a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[i], what, fname(a), "a compile-time bool", describe(v));
+  return undefined;
+}
+
+function dtypeArg(a: Args, i: number, dflt?: DType): DType | undefined {
+  const v = a.vals[i];
+  if (v === undefined) return dflt;
+  if (v.k === "dtype") return v.dt;
+  if (v.k !== "error") a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[i], "dtype", fname(a), "a dtype (f32, f16, bf16, i32, u32, bool)", describe(v));
+  return undefined;
+}
+
+function intList(a: Args, i: number, what: string): Dim[] | undefined {
+  const v = a.vals[i];
+  if (v === undefined) return undefined;
+  if (v.k === "int") return [v.d];
+  if (v.k !== "list" && v.k !== "tuple") {
+    if (v.k !== "error") a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[i], what, fname(a), "a list of integers", describe(v));
+    return undefined;
+  }
+  const out: Dim[] = [];
+  for (const it of v.items) {
+    const d = a.el.asInt(it, a.spans[i]!);
+    if (d === undefined) return undefined;
+    out.push(d);
+  }
+  return out;
+}
+
+function constIntList(a: Args, i: number, what: string): number[] | undefined {
+  const l = intList(a, i, what);
+  if (!l) return undefined;
+  if (l.some((d) => d.value === undefined)) {
+    a.el.error(Diagnostics.Compile_time_value_expected_0, a.spans[i], what);
+    return undefined;
+  }
+  return l.map((d) => d.value!);
+}
+
+const fname = (a: Args): string => (a.call.callee.kind === "Name" ? a.call.callee.name : "call");
+const T = (a: Args, f: () => Node): Val => a.el.tensor(a.call.span, f);
+const isScalarCtx = (a: Args): boolean => a.vals.some((v) => v?.k === "scalar");
+
+/** Applies an elementwise function on scalars, folded numbers or tensors. */
+function elementwise(a: Args, scalar: (xs: SExpr[]) => SExpr, tensor: (xs: (Node | number | boolean)[]) => Node, fold?: (xs: number[]) => Val | undefined): Val {
+  const vals = a.vals.filter((v): v is Val => v !== undefined);
+  if (vals.some((v) => v.k === "error")) return ERROR;
+  if (fold && vals.every((v) => v.k === "float" || (v.k === "int" && v.d.value !== undefined))) {
+    const r = fold(vals.map((v) => (v.k === "float" ? v.v : (v as { d: Dim }).d.value!)));
+    if (r) return r;
+  }
+  if (isScalarCtx(a)) {
+    const xs: SExpr[] = [];
+    for (let i = 0; i < vals.length; i++) {
+      const x = a.el.asScalar(vals[i]!, a.spans[i]!);
+      if (!x) return ERROR;
+      xs.push(x);
+    }
+    const r = a.el.build(a.call.span, () => scalar(xs));
+    return r ? { k: "scalar", e: r } : ERROR;
+  }
+  const xs: (Node | number | boolean)[] = [];
+  for (let i = 0; i < vals.length; i++) {
+    const x = a.el.tensorLike(vals[i]!, a.spans[i]!);
+    if (x === undefined) return ERROR;
+    xs.push(x);
+  }
+  if (!xs.some((x) => typeof x === "object")) {
+    const t = a.el.asTensor(vals[0]!, a.spans[0]!);
+    if (!t) return ERROR;
+    xs[0] = t;
+  }
+  return T(a, () => tensor(xs));
+}
+
+// ── elementwise ────────────────────────────────────────────────────────────────────────────
+
+for (const [name, fn] of Object.entries(UNARY)) {
+  def(name, ["x"], (a) => {
+    // ceil(a / b) and floor(a / b) on compile-time ints are exact ceiling/floor division.
+    const arg = a.call.args[0]?.value;
+    if ((name === "ceil" || name === "floor") && arg?.kind === "Binary" && arg.op === "/") {
+      const l = a.el.evalExpr(arg.left, a.env);
+      const r = a.el.evalExpr(arg.right, a.env);
+      if (l.k === "int" && r.k === "int") {
+        const d = a.el.build(a.call.span, () => (name === "ceil" ? D.ceilDiv(l.d, r.d) : D.div(l.d, r.d)));
+        return d ? { k: "int", d } : ERROR;
+      }
+    }
+    const js = JS_UNARY[fn];
+    return elementwise(
+      a,
+      ([x]) => sUnary(fn, x!),
+      ([x]) => a.el.g.unary(fn, x!),
+      js ? ([x]) => (fn === "floor" || fn === "ceil" || fn === "round" ? { k: "int", d: dim(js(x!)) } : { k: "float", v: js(x!) }) : undefined,
+    );
+  });
+}
+
+def("silu", ["x"], (a) =>
+  elementwise(a, ([x]) => sBinary("mul", x!, sUnary("sigmoid", x!)), ([x]) => a.el.g.mul(x!, a.el.g.unary("sigmoid", x!))),
+);
+def("pow", ["a", "b"], (a) => elementwise(a, ([x, y]) => sBinary("pow", x!, y!), ([x, y]) => a.el.g.binary("pow", x!, y!), ([x, y]) => ({ k: "float", v: x! ** y! })));
+def("atan2", ["a", "b"], (a) => elementwise(a, ([x, y]) => sBinary("atan2", x!, y!), ([x, y]) => a.el.g.binary("atan2", x!, y!), ([x, y]) => ({ k: "float", v: Math.atan2(x!, y!) })));
+def("clamp", ["x", "lo", "hi"], (a) =>
+  elementwise(a, ([x, l, h]) => sBinary("min", sBinary("max", x!, l!), h!), ([x, l, h]) => a.el.g.binary("min", a.el.g.binary("max", x!, l!), h!)),
+);
+def("where", ["cond", "a", "b"], (a) => elementwise(a, ([c, x, y]) => sSelect(c!, x!, y!), ([c, x, y]) => a.el.g.where(c!, x!, y!)));
+def("elu", ["x", "alpha?"], (a) => {
+  const alpha = num(a, 1, "alpha", 1);
+  if (alpha === undefined) return ERROR;
+  a.vals.length = 1;
+  return elementwise(
+    a,
+    ([x]) => sSelect(sBinary("gt", x!, 0), x!, sBinary("mul", sUnary("expm1", x!), alpha)),
+    ([x]) => a.el.g.elu(x as Node, alpha),
+  );
+});
+def("cast", ["x", "dtype"], (a) => {
+  const dt = dtypeArg(a, 1);
+  const v = a.vals[0]!;
+  if (!dt || v.k === "error") return ERROR;
+  if (v.k === "scalar") return { k: "scalar", e: sCast(v.e, dt) };
+  const t = tensor(a, 0);
+  return t ? T(a, () => a.el.g.cast(t, dt)) : ERROR;
+});
+def("int", ["x"], (a) => {
+  const v = a.vals[0]!;
+  if (v.k === "int") return v;
+  if (v.k === "float") return { k: "int", d: dim(Math.trunc(v.v)) };
+  if (v.k === "bool") return { k: "int", d: dim(v.v ? 1 : 0) };
+  return v.k === "error" ? ERROR : a.el.error(Diagnostics.Compile_time_value_expected_0, a.spans[0], "int()");
+});
+def("float", ["x"], (a) => {
+  const v = a.vals[0]!;
+  if (v.k === "float") return v;
+  if (v.k === "int" && v.d.value !== undefined) return { k: "float", v: v.d.value };
+  if (v.k === "int") {
+    const t = tensor(a, 0);
+    return t ? T(a, () => a.el.g.cast(t, "f32")) : ERROR;
+  }
+  return v.k === "error" ? ERROR : a.el.error(Diagnostics.Compile_time_value_expected_0, a.spans[0], "float()");
+});
+
+// ── reductions ─────────────────────────────────────────────────────────────────────────────
+
+for (const [name, fn] of Object.entries(REDUCE)) {
+  def(name, ["x", "b?", "axis?", "keepdims?"], (a) => {
+    // max(a, b) / min(a, b) with two positional operands are elementwise.
+    if ((fn === "max" || fn === "min") && a.vals[1] !== undefined) {
+      const two = { ...a, vals: [a.vals[0], a.vals[1]], spans: [a.spans[0]!, a.spans[1]!] };
+      return elementwise(
+        two,
+        ([x, y]) => sBinary(fn, x!, y!),
+        ([x, y]) => a.el.g.binary(fn, x!, y!),
+        ([x, y]) => {
+          const [u, v] = [two.vals[0]!, two.vals[1]!];
+          if (u.k === "int" && v.k === "int") return { k: "int", d: (fn === "max" ? D.max : D.min)(u.d, v.d) };
+          return { k: "float", v: (fn === "max" ? Math.max : Math.min)(x!, y!) };
+        },
+      );
+    }
+    if (a.vals[1] !== undefined) return a.el.error(Diagnostics._0_expects_1_arguments_got_2, a.spans[1], name, "1 positional", 2);
+    if ((fn === "max" || fn === "min") && a.vals[0]?.k === "int" && a.vals[2] === undefined) return a.vals[0];
+    const x = tensor(a, 0);
+    const axes = a.vals[2] === undefined ? undefined : constIntList(a, 2, "axis");
+    const keep = bool(a, 3, "keepdims", false);
+    if (!x || (a.vals[2] !== undefined && !axes) || keep === undefined) return ERROR;
+    return T(a, () => a.el.g.reduce(fn, x, axes, keep));
+  });
+}
+def(["argmax", "argmin"], ["x", "axis?", "keepdims?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 1, "axis", -1);
+  const keep = bool(a, 2, "keepdims", false);
+  if (!x || axis === undefined || keep === undefined) return ERROR;
+  return T(a, () => a.el.g.argreduce(fname(a) as "argmax", x, axis, keep));
+});
+def("softmax", ["x", "axis?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 1, "axis", -1);
+  return x && axis !== undefined ? T(a, () => a.el.g.softmax(x, axis)) : ERROR;
+});
+def("log_softmax", ["x", "axis?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 1, "axis", -1);
+  return x && axis !== undefined ? T(a, () => a.el.g.sub(x, a.el.g.logsumexp(x, axis, true))) : ERROR;
+});
+def("logsumexp", ["x", "axis?", "keepdims?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 1, "axis", -1);
+  const keep = bool(a, 2, "keepdims", false);
+  return x && axis !== undefined && keep !== undefined ? T(a, () => a.el.g.logsumexp(x, axis, keep)) : ERROR;
+});
+def("norm", ["x", "axis?", "keepdims?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 1, "axis", -1);
+  const keep = bool(a, 2, "keepdims", false);
+  if (!x || axis === undefined || keep === undefined) return ERROR;
+  return T(a, () => a.el.g.sqrt(a.el.g.reduce("sum", a.el.g.mul(x, x), axis, keep)));
+});
+def("normalize", ["x", "axis?", "eps?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 1, "axis", -1);
+  const eps = num(a, 2, "eps", 1e-12);
+  return x && axis !== undefined && eps !== undefined ? T(a, () => a.el.g.l2normalize(x, axis, eps)) : ERROR;
+});
+def("layernorm", ["x", "weight?", "bias?", "eps?"], (a) => {
+  const x = tensor(a, 0);
+  const w = a.vals[1] && tensor(a, 1);
+  const b = a.vals[2] && tensor(a, 2);
+  const eps = num(a, 3, "eps", 1e-5);
+  if (!x || (a.vals[1] && !w) || (a.vals[2] && !b) || eps === undefined) return ERROR;
+  return T(a, () => a.el.g.layernorm(x, w || undefined, b || undefined, eps));
+});
+def("rmsnorm", ["x", "weight?", "eps?"], (a) => {
+  const x = tensor(a, 0);
+  const w = a.vals[1] && tensor(a, 1);
+  const eps = num(a, 2, "eps", 1e-6);
+  if (!x || (a.vals[1] && !w) || eps === undefined) return ERROR;
+  return T(a, () => a.el.g.rmsnorm(x, w || undefined, eps));
+});
+
+// ── layout ─────────────────────────────────────────────────────────────────────────────────
+
+def("reshape", ["x", "shape"], (a) => {
+  const x = tensor(a, 0);
+  const s = intList(a, 1, "shape");
+  return x && s ? T(a, () => a.el.g.reshape(x, s.map((d) => (d.value === -1 ? -1 : d)))) : ERROR;
+});
+def("permute", ["x", "axes"], (a) => {
+  const x = tensor(a, 0);
+  const p = constIntList(a, 1, "axes");
+  return x && p ? T(a, () => a.el.g.permute(x, p)) : ERROR;
+});
+def("unsqueeze", ["x", "axis"], (a) => {
+  const x = tensor(a, 0);
+  const ax = constInt(a, 1, "axis");
+  return x && ax !== undefined ? T(a, () => a.el.g.unsqueeze(x, ax)) : ERROR;
+});
+def("squeeze", ["x", "axis"], (a) => {
+  const x = tensor(a, 0);
+  const ax = constInt(a, 1, "axis");
+  return x && ax !== undefined ? T(a, () => a.el.g.squeeze(x, ax)) : ERROR;
+});
+def("broadcast_to", ["x", "shape"], (a) => {
+  const x = tensor(a, 0);
+  const s = intList(a, 1, "shape");
+  return x && s ? T(a, () => a.el.g.broadcastTo(x, s)) : ERROR;
+});
+def("concat", ["xs", "axis?"], (a) => {
+  const l = a.vals[0]!;
+  const axis = constInt(a, 1, "axis", 0);
+  if (l.k !== "list" && l.k !== "tuple") return l.k === "error" ? ERROR : a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[0], "xs", "concat", "a list of tensors", describe(l));
+  const xs = l.items.map((v) => a.el.asTensor(v, a.spans[0]!));
+  if (xs.some((x) => !x) || axis === undefined) return ERROR;
+  return T(a, () => a.el.g.concat(xs as Node[], axis));
+});
+def("split", ["x", "parts", "axis?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 2, "axis", -1);
+  const p = a.vals[1]!;
+  if (!x || axis === undefined || p.k === "error") return ERROR;
+  let parts: number | Dim[];
+  if (p.k === "int") {
+    if (p.d.value === undefined) return a.el.error(Diagnostics.Compile_time_value_expected_0, a.spans[1], "split count");
+    parts = p.d.value;
+  } else {
+    const l = intList(a, 1, "parts");
+    if (!l) return ERROR;
+    parts = l;
+  }
+  const r = a.el.build(a.call.span, () => a.el.g.split(x, parts, axis));
+  return r ? { k: "tuple", items: r.map((t) => ({ k: "tensor", t })) } : ERROR;
+});
+def("pad", ["x", "before", "after", "value?"], (a) => {
+  const x = tensor(a, 0);
+  const b = intList(a, 1, "before");
+  const e = intList(a, 2, "after");
+  const v = num(a, 3, "value", 0);
+  return x && b && e && v !== undefined ? T(a, () => a.el.g.pad(x, b, e, v)) : ERROR;
+});
+def("regions", ["x", "sh", "sw"], (a) => {
+  const x = tensor(a, 0);
+  const sh = constInt(a, 1, "sh");
+  const sw = constInt(a, 2, "sw");
+  return x && sh !== undefined && sw !== undefined ? T(a, () => a.el.g.regions(x, sh, sw)) : ERROR;
+});
+def("unregions", ["x", "sh", "sw", "h", "w"], (a) => {
+  const x = tensor(a, 0);
+  const sh = constInt(a, 1, "sh");
+  const sw = constInt(a, 2, "sw");
+  const h = int(a, 3);
+  const w = int(a, 4);
+  return x && sh !== undefined && sw !== undefined && h && w ? T(a, () => a.el.g.unregions(x, sh, sw, h, w)) : ERROR;
+});
+def("split_heads", ["x", "heads"], (a) => {
+  const x = tensor(a, 0);
+  const h = int(a, 1);
+  if (!x || !h) return ERROR;
+  return T(a, () => {
+    const g = a.el.g;
+    const r = x.shape.length;
+    if (r < 2) throw new BuildError(Diagnostics.Rank_0_expected_got_1, ["at least 2", r, shapeToString(x.shape)]);
+    const C = x.shape[r - 1]!;
+    const d = D.div(C, h);
+    if (D.mul(d, h) !== C) throw new BuildError(Diagnostics.Head_count_0_does_not_divide_1, [h.toString(), C.toString()]);
+    const y = g.reshape(x, [...x.shape.slice(0, -1), h, d]);
+    const perm = [...Array(r - 2).keys(), r - 1, r - 2, r];
+    return g.permute(y, perm);
+  });
+});
+def("merge_heads", ["x"], (a) => {
+  const x = tensor(a, 0);
+  if (!x) return ERROR;
+  return T(a, () => {
+    const g = a.el.g;
+    const r = x.shape.length;
+    if (r < 3) throw new BuildError(Diagnostics.Rank_0_expected_got_1, ["at least 3", r, shapeToString(x.shape)]);
+    const perm = [...Array(r - 3).keys(), r - 2, r - 3, r - 1];
+    const y = g.permute(x, perm);
+    return g.reshape(y, [...y.shape.slice(0, -2), D.mul(x.shape[r - 3]!, x.shape[r - 1]!)]);
+  });
+});
+
+// ── constructors ───────────────────────────────────────────────────────────────────────────
+
+def("arange", ["n"], (a) => {
+  const n = int(a, 0);
+  return n ? T(a, () => a.el.g.arange(n)) : ERROR;
+});
+def(["zeros", "ones"], ["shape", "dtype?"], (a) => {
+  const s = intList(a, 0, "shape");
+  const dt = dtypeArg(a, 1, "f32");
+  return s && dt ? T(a, () => a.el.g.full(s, fname(a) === "ones" ? 1 : 0, dt)) : ERROR;
+});
+def("full", ["shape", "value", "dtype?"], (a) => {
+  const s = intList(a, 0, "shape");
+  const v = a.vals[1]!;
+  const dt = dtypeArg(a, 2, v.k === "bool" ? "bool" : "f32");
+  if (!s || !dt) return ERROR;
+  if (v.k === "bool") return T(a, () => a.el.g.full(s, v.v, dt));
+  const n = num(a, 1, "value", 0);
+  return n !== undefined ? T(a, () => a.el.g.full(s, n, dt)) : ERROR;
+});
+def("tensor", ["values", "dtype?"], (a) => {
+  const l = a.vals[0]!;
+  const dt = dtypeArg(a, 1, "f32");
+  if (!dt || l.k === "error") return ERROR;
+  if (l.k !== "list") return a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[0], "values", "tensor", "a list of numbers", describe(l));
+  const vs: number[] = [];
+  for (const it of l.items) {
+    if (it.k === "float") vs.push(it.v);
+    else if (it.k === "bool") vs.push(it.v ? 1 : 0);
+    else if (it.k === "int" && it.d.value !== undefined) vs.push(it.d.value);
+    else return a.el.error(Diagnostics.Compile_time_value_expected_0, a.spans[0], "tensor literal values");
+  }
+  return T(a, () => a.el.g.constant(vs, dt));
+});
+
+// ── contractions ───────────────────────────────────────────────────────────────────────────
+
+def("matmul", ["a", "b"], (a) => {
+  const x = tensor(a, 0);
+  const y = tensor(a, 1);
+  return x && y ? T(a, () => a.el.g.matmul(x, y)) : ERROR;
+});
+SPECS.einsum = {
+  params: [],
+  run: (a) => {
+    const args = a.call.args.map((x) => a.el.evalExpr(x.value, a.env));
+    const spec = args[0];
+    if (!spec || spec.k !== "str") return a.el.error(Diagnostics.Einsum_spec_invalid_0, a.call.span, "the first argument must be a string like \"ij,jk->ik\"");
+    const xs = args.slice(1).map((v, i) => a.el.asTensor(v, a.call.args[i + 1]!.span));
+    if (xs.some((x) => !x)) return ERROR;
+    return T(a, () => a.el.g.einsum(spec.v, ...(xs as Node[])));
+  },
+};
+
+// ── order, indices, scatter ────────────────────────────────────────────────────────────────
+
+def("topk", ["x", "k", "axis?", "largest?"], (a) => {
+  const x = tensor(a, 0);
+  const k = int(a, 1);
+  const axis = constInt(a, 2, "axis", -1);
+  const largest = bool(a, 3, "largest", true);
+  if (!x || !k || axis === undefined || largest === undefined) return ERROR;
+  const r = a.el.build(a.call.span, () => a.el.g.topk(x, k, axis, largest));
+  return r ? { k: "tuple", items: r.map((t) => ({ k: "tensor", t })), names: ["values", "indices"] } : ERROR;
+});
+def(["argsort", "sort"], ["x", "axis?", "descending?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 1, "axis", -1);
+  const desc = bool(a, 2, "descending", false);
+  if (!x || axis === undefined || desc === undefined) return ERROR;
+  return T(a, () => (fname(a) === "sort" ? a.el.g.sort(x, axis, desc) : a.el.g.argsort(x, axis, desc)));
+});
+def("gather", ["x", "idx", "axis"], (a) => {
+  const x = tensor(a, 0);
+  const i = tensor(a, 1);
+  const axis = constInt(a, 2, "axis");
+  return x && i && axis !== undefined ? T(a, () => a.el.g.gather(x, i, axis)) : ERROR;
+});
+def("take_along", ["x", "idx", "axis"], (a) => {
+  const x = tensor(a, 0);
+  const i = tensor(a, 1);
+  const axis = constInt(a, 2, "axis");
+  return x && i && axis !== undefined ? T(a, () => a.el.g.takeAlong(x, i, axis)) : ERROR;
+});
+def("compact", ["mask"], (a) => {
+  const m = tensor(a, 0);
+  if (!m) return ERROR;
+  const r = a.el.build(a.call.span, () => a.el.g.compact(m));
+  return r ? { k: "tuple", items: r.map((t) => ({ k: "tensor", t })), names: ["indices", "count"] } : ERROR;
+});
+def("cumsum", ["x", "axis?", "exclusive?", "reverse?"], (a) => {
+  const x = tensor(a, 0);
+  const axis = constInt(a, 1, "axis", -1);
+  const ex = bool(a, 2, "exclusive", false);
+  const rev = bool(a, 3, "reverse", false);
+  return x && axis !== undefined && ex !== undefined && rev !== undefined ? T(a, () => a.el.g.cumsum(x, axis, ex, rev)) : ERROR;
+});
+for (const fn of ["sum", "mean", "max", "min"] as const)
+  def(`segment_${fn}`, ["x", "seg", "num", "axis"], (a) => {
+    const x = tensor(a, 0);
+    const s = tensor(a, 1);
+    const n = int(a, 2);
+    const axis = constInt(a, 3, "axis");
+    return x && s && n && axis !== undefined ? T(a, () => a.el.g.segmentReduce(fn, x, s, n, axis)) : ERROR;
+  });
+
+// ── vision, quantization ───────────────────────────────────────────────────────────────────
+
+def("dwconv2d", ["x", "w", "bias?"], (a) => {
+  const x = tensor(a, 0);
+  const w = tensor(a, 1);
+  const b = a.vals[2] && tensor(a, 2);
+  if (!x || !w || (a.vals[2] && !b)) return ERROR;
+  return T(a, () => a.el.g.dwconv2d(x, w, b || undefined));
+});
+def("quantize", ["x", "bits", "axis?"], (a) => {
+  const x = tensor(a, 0);
+  const bits = constInt(a, 1, "bits");
+  const axis = constInt(a, 2, "axis", -1);
+  if (!x || bits === undefined || axis === undefined) return ERROR;
+  const r = a.el.build(a.call.span, () => a.el.g.quantize(x, bits, axis));
+  return r ? { k: "tuple", items: r.map((t) => ({ k: "tensor", t })), names: ["packed", "scale", "zero"] } : ERROR;
+});
+def("dequant", ["packed", "scale", "zero", "bits", "n", "axis?"], (a) => {
+  const [p, s, z] = [tensor(a, 0), tensor(a, 1), tensor(a, 2)];
+  const bits = constInt(a, 3, "bits");
+  const n = int(a, 4);
+  const axis = constInt(a, 5, "axis", -1);
+  if (!p || !s || !z || bits === undefined || !n || axis === undefined) return ERROR;
+  return T(a, () => a.el.g.dequantize(p, s, z, bits, n, axis));
+});
+
+// ── attention ──────────────────────────────────────────────────────────────────────────────
+
+SPECS.attention = {
+  params: ["q", "k", "v", "scale?", "score?", "mask?", "bias?", "value_scale?", "blocks?", "block_q?", "block_k?", "returns?"],
+  run: (a) => attention(a),
+};
+
+function attention(a: Args): Val {
+  const [q0, k, v] = [tensor(a, 0), tensor(a, 1), tensor(a, 2)];
+  if (!q0 || !k || !v) return ERROR;
+  let q = q0;
+  const o: AttentionOptions = {};
+  const sv = a.vals[3];
+  if (sv) {
+    if (sv.k === "float" || (sv.k === "int" && sv.d.value !== undefined)) o.scale = sv.k === "float" ? sv.v : sv.d.value!;
+    else {
+      const st = a.el.asTensor(sv, a.spans[3]!);
+      if (!st) return ERROR;
+      const qq = a.el.build(a.spans[3]!, () => a.el.g.mul(q, st));
+      if (!qq) return ERROR;
+      q = qq;
+      o.scale = 1;
+    }
+  }
+  const rank = Math.max(q.shape.length, k.shape.length, v.shape.length);
+  const nb = rank - 2;
+  const batchDims = (): Dim[] => {
+    const pick = (t: Node, i: number) => t.shape[t.shape.length - rank + i];
+    return [...Array(nb).keys()].map((i) => [pick(q, i), pick(k, i), pick(v, i)].find((d) => d && d.value !== 1) ?? dim(1));
+  };
+  const Nq = q.shape[q.shape.length - 2]!;
+  const Nk = k.shape[k.shape.length - 2]!;
+  const hook = (i: number, name: "score" | "mask") => {
+    const l = a.vals[i];
+    if (!l) return true;
+    if (l.k !== "lambda") {
+      if (l.k !== "error") a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[i], name, "attention", "a lambda", describe(l));
+      return false;
+    }
+    const want = nb + 2 + (name === "score" ? 1 : 0);
+    if (l.ast.params.length !== want) {
+      const names = [...(name === "score" ? ["s"] : []), ...["b", "h", "g", "u"].slice(0, nb), "i", "j"].join(", ");
+      a.el.error(Diagnostics.Hook_0_expects_1_params_got_2, l.ast.span, name, want, l.ast.params.length, names);
+      return false;
+    }
+    let failed = false;
+    const run = (s: SExpr | undefined, vars: import("../compiler/graph/expr.ts").SVar[]) => {
+      const ext = [...batchDims(), Nq, Nk];
+      const binds = [
+        ...(s ? [{ name: "score" as const, e: s }] : []),
+        ...vars.map((vv, k2) => ({ name: "index" as const, v: vv, extent: ext[k2]! })),
+      ];
+      const r = a.el.hookBody(l, binds);
+      if (r.k === "error") {
+        failed = true;
+        return s ?? true;
+      }
+      const e = a.el.asScalar(r, l.ast.span);
+      if (!e) failed = true;
+      return e ?? s ?? true;
+    };
+    if (name === "score") o.score = (s, vars) => run(s, vars);
+    else o.mask = (vars) => run(undefined, vars);
+    return () => !failed;
+  };
+  const okScore = hook(4, "score");
+  const okMask = hook(5, "mask");
+  if (!okScore || !okMask) return ERROR;
+  if (a.vals[6]) {
+    const b = tensor(a, 6);
+    if (!b) return ERROR;
+    o.bias = b;
+  }
+  if (a.vals[7]) {
+    const b = tensor(a, 7);
+    if (!b) return ERROR;
+    o.valueScale = b;
+  }
+  if (a.vals[8]) {
+    const route = tensor(a, 8);
+    const bq = int(a, 9);
+    const bk = int(a, 10) ?? bq;
+    if (!route) return ERROR;
+    if (!bq || !bk) return a.el.error(Diagnostics.Missing_argument_0_of_1, a.call.span, "block_q", "attention (with blocks)");
+    o.blocks = { route, blockQ: bq, blockK: bk };
+  }
+  const retArg = a.call.args.find((x) => x.name?.name === "returns");
+  if (retArg) {
+    const list = retArg.value;
+    if (list.kind !== "List") return a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, list.span, "returns", "attention", "a list like [lse, probs(rows: r), mass(keys: m)]", "another expression");
+    const rets: NonNullable<AttentionOptions["returns"]>[number][] = [];
+    for (const it of list.items) {
+      if (it.kind === "Name" && it.name === "lse") rets.push({ kind: "lse" });
+      else if (it.kind === "Call" && it.callee.kind === "Name" && (it.callee.name === "probs" || it.callee.name === "mass") && it.args.length === 1) {
+        const key = it.callee.name === "probs" ? "rows" : "keys";
+        const arg = it.args[0]!;
+        if (arg.name && arg.name.name !== key) return a.el.error(Diagnostics._0_has_no_parameter_named_1, arg.name.span, it.callee.name, arg.name.name);
+        const val = a.el.evalExpr(arg.value, a.env);
+        let t: Node | undefined;
+        if (val.k === "list" && key === "rows") {
+          const rows: number[] = [];
+          for (const x of val.items) {
+            const d = a.el.asInt(x, arg.span);
+            if (d?.value === undefined) return a.el.error(Diagnostics.Compile_time_value_expected_0, arg.span, "row index");
+            rows.push(d.value);
+          }
+          t = a.el.build(arg.span, () => a.el.g.constant(rows, "i32"));
+        } else t = a.el.asTensor(val, arg.span);
+        if (!t) return ERROR;
+        rets.push(key === "rows" ? { kind: "probs", rows: t } : { kind: "mass", keys: t });
+      } else return a.el.error(Diagnostics.Unknown_attention_return_0, it.span, it.kind === "Name" ? it.name : "expression");
+    }
+    o.returns = rets;
+  }
+  const r = a.el.build(a.call.span, () => a.el.g.attention(q, k, v, o));
+  if (!r || (typeof okScore === "function" && !okScore()) || (typeof okMask === "function" && !okMask())) return ERROR;
+  if (Array.isArray(r)) {
+    const names = ["o", ...(o.returns ?? []).map((x) => x.kind)];
+    return { k: "tuple", items: r.map((t) => ({ k: "tensor", t })), names };
+  }
+  return { k: "tensor", t: r };
+}
+
+// ── iteration ──────────────────────────────────────────────────────────────────────────────
+
+def("iterate", ["n", "init", "step"], (a) => {
+  const n = int(a, 0);
+  const init = a.vals[1]!;
+  const step = a.vals[2]!;
+  if (!n || init.k === "error" || step.k === "error") return ERROR;
+  const isTuple = init.k === "tuple";
+  const inits = (isTuple ? init.items : [init]).map((v) => a.el.asTensor(v, a.spans[1]!));
+  if (inits.some((t) => !t)) return ERROR;
+  if (step.k !== "lambda") return a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[2], "step", "iterate", "a lambda", describe(step));
+  const ns = inits.length;
+  const np = step.ast.params.length;
+  if (np !== ns && np !== ns + 1) return a.el.error(Diagnostics.Hook_0_expects_1_params_got_2, step.ast.span, "iterate step", `${ns} or ${ns + 1}`, np, "the state, then optionally the iteration number");
+  let failed = false;
+  const r = a.el.build(a.call.span, () =>
+    a.el.g.iterate(n, inits as Node[], (state, t) => {
+      const args: Val[] = state.map((s) => ({ k: "tensor", t: s }));
+      if (np === ns + 1) args.push({ k: "tensor", t });
+      const out = a.el.callLambda(step, args, step.ast.span);
+      if (!out || out.k === "error") {
+        failed = true;
+        return state;
+      }
+      const items = out.k === "tuple" ? out.items : [out];
+      if (items.length !== ns) {
+        a.el.error(Diagnostics.Tuple_arity_0_vs_1, step.ast.span, ns, items.length);
+        failed = true;
+        return state;
+      }
+      const ts = items.map((v) => a.el.asTensor(v, step.ast.span));
+      if (ts.some((x) => !x)) {
+        failed = true;
+        return state;
+      }
+      return ts as Node[];
+    }),
+  );
+  if (!r || failed) return ERROR;
+  return isTuple ? { k: "tuple", items: r.map((t) => ({ k: "tensor", t })) } : { k: "tensor", t: r[0]! };
+});
+
+/** Arguments a builtin reads from the AST itself (not evaluated up front). */
+const LAZY: ReadonlySet<string> = new Set(["returns"]);
+
+export const BUILTIN_NAMES: ReadonlySet<string> = new Set(Object.keys(SPECS));
+
+/** Binds a builtin call's arguments by its parameter list and runs it. */
+export function callBuiltin(el: Elaborator, name: string, call: A.Call, env: Env): Val {
+  const spec = SPECS[name]!;
+  if (spec.params.length === 0) return spec.run({ vals: [], spans: [], call, env, el });
+  const params = spec.params.map((p) => ({ name: p.replace("?", "") }));
+  const optional = spec.params.map((p) => p.endsWith("?"));
+  // hooks are lambdas evaluated lazily; everything else is evaluated by bindArgs
+  const vals = el.bindArgs(name, params, call, env, optional, LAZY);
+  if (!vals) return ERROR;
+  const spans = params.map((p, i) => call.args.find((x) => x.name?.name === p.name)?.value.span ?? call.args[i]?.value.span ?? call.span);
+  if (vals.some((v) => v?.k === "error")) return ERROR;
+  return spec.run({ vals, spans, call, env, el });
+}
+
+export function isBuiltinDType(s: string): s is DType {
+  return isDType(s);
+}
