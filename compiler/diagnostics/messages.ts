@@ -32,6 +32,8 @@ export const Diagnostics = {
   Expression_statement_has_no_effect: m(1016, "error", "This expression has no effect; bind it with 'let' or 'return' it."),
   Graph_has_no_return: m(1017, "error", "Graph '{0}' has no 'return' statement."),
   Statement_after_return: m(1018, "error", "Unreachable statement after 'return'."),
+  Nesting_too_deep: m(1019, "error", "This is nested too deeply for the compiler; split it into several 'let' statements."),
+  Reduction_operand_needs_parens_0: m(1020, "error", "A reduction used as an operand must be in parentheses, e.g. 'x / ({0}(j) e[j])'."),
 
   // 2xxx — names and declarations
   Cannot_find_name_0: m(2001, "error", "Cannot find name '{0}'."),
