@@ -1,0 +1,135 @@
+/** Command-line parsing for `attnc` (no dependency; strict about unknown flags). */
+
+export type Cli =
+  | { command: "check"; file: string; defines: Record<string, number | boolean>; graph?: string; json: boolean }
+  | { command: "compile"; file: string; defines: Record<string, number | boolean>; graph?: string; json: boolean; emit?: "ast" | "graph"; outDir?: string }
+  | {
+      command: "run";
+      file: string;
+      defines: Record<string, number | boolean>;
+      graph?: string;
+      json: boolean;
+      backend: "interp";
+      inputs?: string;
+      outputs?: string;
+      seed: number;
+      dims: Record<string, number>;
+    };
+
+export function usage(): string {
+  return `attnc — a compiler for attention variants and token-reduction methods
+
+Usage:
+  attnc check FILE [options]                 check a program; print diagnostics only
+  attnc compile FILE [options]               compile; print or write the IR
+  attnc run FILE --backend interp [options]  run a graph on the reference interpreter
+
+Options:
+  -D name=value        override a param (int, float, true/false); repeatable
+  --graph NAME         choose a graph of the module (default: all for check/compile, the first for run)
+  --emit ast|graph     compile: what to print (default: graph)
+  -o, --out DIR        compile: write files to DIR instead of printing
+  --backend interp     run: where to run (interp: the float64 reference interpreter)
+  --inputs DIR         run: read inputs from DIR/<input name>.npy (default: random inputs)
+  --outputs DIR        run: write outputs to DIR/<output name>.npy
+  --seed N             run: seed of the random inputs (default 0)
+  --dim NAME=N         run: size of a symbolic dim when inputs are random (default 8); repeatable
+  --json               print diagnostics (and run summaries) as JSON
+  -h, --help           show this help
+
+Examples:
+  attnc check examples/tome/tome.attn
+  attnc compile examples/dense-attention/dense-attention.attn --emit graph -D window=64
+  attnc run examples/dense-attention/dense-attention.attn --backend interp --dim N=16 --outputs out/
+  attnc run prog.attn --backend interp --inputs in/ --outputs out/
+
+Exit codes: 0 success, 1 errors in the program or its inputs, 2 internal compiler error.
+`;
+}
+
+export function parseArgs(argv: readonly string[]): Cli | { help: true } | { error: string } {
+  if (argv.length === 0 || argv.includes("-h") || argv.includes("--help") || argv[0] === "help") return { help: true };
+  const [command, ...rest] = argv;
+  if (command !== "check" && command !== "compile" && command !== "run") return { error: `unknown command '${command}'` };
+  const defines: Record<string, number | boolean> = {};
+  const dims: Record<string, number> = {};
+  let file: string | undefined;
+  let graph: string | undefined;
+  let json = false;
+  let emit: "ast" | "graph" | undefined;
+  let outDir: string | undefined;
+  let backend: string | undefined;
+  let inputs: string | undefined;
+  let outputs: string | undefined;
+  let seed = 0;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const value = (): string | undefined => {
+      const eq = a.indexOf("=");
+      if (a.startsWith("--") && eq > 0) return a.slice(eq + 1);
+      if (a.startsWith("-D") && a.length > 2) return a.slice(2);
+      return rest[++i];
+    };
+    const flag = a.startsWith("--") && a.includes("=") ? a.slice(0, a.indexOf("=")) : a.startsWith("-D") ? "-D" : a;
+    switch (flag) {
+      case "-D": {
+        const v = value();
+        const m = v && /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(v);
+        if (!m) return { error: `-D expects name=value, got '${v ?? ""}'` };
+        const raw = m[2]!;
+        if (raw === "true" || raw === "false") defines[m[1]!] = raw === "true";
+        else if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) defines[m[1]!] = Number(raw);
+        else return { error: `-D ${m[1]}: '${raw}' is not a number or true/false` };
+        break;
+      }
+      case "--dim": {
+        const v = value();
+        const m = v && /^([A-Za-z_][A-Za-z0-9_]*)=(\d+)$/.exec(v);
+        if (!m) return { error: `--dim expects NAME=N (a non-negative integer), got '${v ?? ""}'` };
+        dims[m[1]!] = Number(m[2]);
+        break;
+      }
+      case "--graph":
+        graph = value();
+        break;
+      case "--json":
+        json = true;
+        break;
+      case "--emit": {
+        const v = value();
+        if (v !== "ast" && v !== "graph") return { error: `--emit expects ast or graph, got '${v ?? ""}'` };
+        emit = v;
+        break;
+      }
+      case "-o":
+      case "--out":
+        outDir = value();
+        break;
+      case "--backend":
+        backend = value();
+        break;
+      case "--inputs":
+        inputs = value();
+        break;
+      case "--outputs":
+        outputs = value();
+        break;
+      case "--seed": {
+        const v = value();
+        if (!v || !/^\d+$/.test(v)) return { error: `--seed expects a non-negative integer, got '${v ?? ""}'` };
+        seed = Number(v);
+        break;
+      }
+      default:
+        if (a.startsWith("-")) return { error: `unknown option '${a}'` };
+        if (file !== undefined) return { error: `unexpected argument '${a}' (one FILE only)` };
+        file = a;
+    }
+  }
+  if (file === undefined) return { error: `${command}: missing FILE` };
+  if (command === "check") return { command, file, defines, graph, json };
+  if (command === "compile") return { command, file, defines, graph, json, emit, outDir };
+  if (backend === undefined) return { error: "run: --backend is required (interp)" };
+  if (backend !== "interp") return { error: `run: unknown backend '${backend}' (available: interp)` };
+  return { command, file, defines, graph, json, backend, inputs, outputs, seed, dims };
+}
