@@ -403,7 +403,7 @@ export function exprToString(e: Expr): string {
       return `${e.op}(${e.vars.map(indexVarToString).join(", ")}${cond}) ${body}`;
     }
     case "Index": return `${paren(e.target, PREC.postfix)}[${e.subscripts.map(subscriptToString).join(", ")}]`;
-    case "Member": return `${paren(e.object, PREC.postfix)}.${e.name.name}`;
+    case "Member": return `${e.object.kind === "Num" ? `(${e.object.text})` : paren(e.object, PREC.postfix)}.${e.name.name}`;
     case "Transpose": return `${paren(e.operand, PREC.postfix)}^T`;
     case "Tuple": return `(${list(e.items)})`;
     case "List": return `[${list(e.items)}]`;

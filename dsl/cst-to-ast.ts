@@ -233,18 +233,21 @@ export class CstToAst {
   private chain(n: CstNode): Expr | undefined {
     const operands = kids(n, "operands");
     const ops = toks(n, "ops");
-    const sub = (c: CstNode): Expr | undefined => (c.name === "unary" ? this.unary(c) : this.chain(c));
     const first = operands[0];
-    let acc = first && sub(first);
+    let acc = first && this.operand(first);
     if (!acc || operands.length !== ops.length + 1) return operands.length === ops.length + 1 ? acc : undefined;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
-      const right = sub(operands[i + 1]!);
+      const right = this.operand(operands[i + 1]!);
       if (!right) return undefined;
       if (n.name === "cmpExpr" && i > 0) this.host.report(Diagnostics.Unexpected_0, this.tokSpan(op), op.image);
       acc = { kind: "Binary", op: op.image as BinaryOp, opSpan: this.tokSpan(op), left: acc, right, span: joinSpans(acc.span, right.span) };
     }
     return acc;
+  }
+
+  private operand(n: CstNode): Expr | undefined {
+    return n.name === "unary" ? this.unary(n) : this.chain(n);
   }
 
   private unary(n: CstNode): Expr | undefined {

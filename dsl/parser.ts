@@ -3,7 +3,7 @@
  * recovery is on; error messages are structured (JSON) so dsl/index.ts can map them to catalog
  * diagnostics. Lambdas and reductions are chosen by bounded token scans (gates); nesting is capped.
  */
-import { CstParser, EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type IOrAlt, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
 import { isRedOp } from "./ast.ts";
 import {
   AddOp, AndAnd, Arrow, BodyStart, Colon, Comma, CmpOp, Dot, Ellipsis, Eq, False, FatArrow, Fn, From, Graph,
@@ -48,6 +48,11 @@ const HARD_STOPS: readonly TokenType[] = [LBrace, RBrace, Let, Return, Semi, EOF
 
 export class AttnParser extends CstParser {
   private nesting = 0;
+  /**
+   * Alternatives of each OR, built once: tsx compiles with keepNames, which makes creating the
+   * `{ ALT: () => ... }` closures on every rule invocation the parser's main cost.
+   */
+  private readonly alts: Record<string, IOrAlt<unknown>[]> = {};
 
   /**
    * `validate` runs chevrotain's grammar checks (ambiguities, left recursion). They need
@@ -138,16 +143,16 @@ export class AttnParser extends CstParser {
   // ------------------------------------------------------------------ items
 
   program = this.RULE("program", () => {
-    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.item) }, { ALT: () => this.CONSUME(Semi) }]));
+    this.MANY(() => this.OR((this.alts["program"] ??= [{ ALT: () => this.SUBRULE(this.item) }, { ALT: () => this.CONSUME(Semi) }])));
   });
 
   item = this.RULE("item", () => {
-    this.OR([
+    this.OR((this.alts["item"] ??= [
       { ALT: () => this.SUBRULE(this.importDecl) },
       { ALT: () => this.SUBRULE(this.paramDecl) },
       { ALT: () => this.SUBRULE(this.fnDecl) },
       { ALT: () => this.SUBRULE(this.scheduleDecl) },
-    ]);
+    ]));
   });
 
   importDecl = this.RULE("importDecl", () => {
@@ -175,7 +180,7 @@ export class AttnParser extends CstParser {
 
   /** `graph` and `fn` share one rule; `->` is required for a graph (checked in cst-to-ast). */
   fnDecl = this.RULE("fnDecl", () => {
-    this.OR([{ ALT: () => this.CONSUME(Graph, { LABEL: "keyword" }) }, { ALT: () => this.CONSUME(Fn, { LABEL: "keyword" }) }]);
+    this.OR((this.alts["fnDecl"] ??= [{ ALT: () => this.CONSUME(Graph, { LABEL: "keyword" }) }, { ALT: () => this.CONSUME(Fn, { LABEL: "keyword" }) }]));
     this.CONSUME(Identifier, { LABEL: "name" });
     this.CONSUME(LParen);
     this.OPTION(() => {
@@ -220,7 +225,7 @@ export class AttnParser extends CstParser {
   });
 
   retType = this.RULE("retType", () => {
-    this.OR([
+    this.OR((this.alts["retType"] ??= [
       { ALT: () => this.SUBRULE(this.typeRef, { LABEL: "types" }) },
       {
         ALT: () => {
@@ -233,14 +238,14 @@ export class AttnParser extends CstParser {
           this.CONSUME(RParen);
         },
       },
-    ]);
+    ]));
   });
 
   scheduleDecl = this.RULE("scheduleDecl", () => {
     this.CONSUME(Schedule);
     this.OPTION(() => this.CONSUME(Identifier, { LABEL: "name" }));
     this.CONSUME(LBrace);
-    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.expr, { LABEL: "items" }) }, { ALT: () => this.CONSUME(Semi) }]));
+    this.MANY(() => this.OR((this.alts["scheduleDecl"] ??= [{ ALT: () => this.SUBRULE(this.expr, { LABEL: "items" }) }, { ALT: () => this.CONSUME(Semi) }])));
     this.CONSUME(RBrace);
   });
 
@@ -248,16 +253,16 @@ export class AttnParser extends CstParser {
 
   block = this.RULE("block", () => {
     this.CONSUME(LBrace);
-    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.stmt, { LABEL: "stmts" }) }, { ALT: () => this.CONSUME(Semi) }]));
+    this.MANY(() => this.OR((this.alts["block"] ??= [{ ALT: () => this.SUBRULE(this.stmt, { LABEL: "stmts" }) }, { ALT: () => this.CONSUME(Semi) }])));
     this.CONSUME(RBrace);
   });
 
   stmt = this.RULE("stmt", () => {
-    this.OR([
+    this.OR((this.alts["stmt"] ??= [
       { ALT: () => this.SUBRULE(this.letStmt) },
       { ALT: () => this.SUBRULE(this.returnStmt) },
       { ALT: () => this.SUBRULE(this.expr) },
-    ]);
+    ]));
   });
 
   letStmt = this.RULE("letStmt", () => {
@@ -268,7 +273,7 @@ export class AttnParser extends CstParser {
   });
 
   letTarget = this.RULE("letTarget", () => {
-    this.OR([
+    this.OR((this.alts["letTarget"] ??= [
       {
         ALT: () => {
           this.CONSUME(Identifier, { LABEL: "name" });
@@ -294,7 +299,7 @@ export class AttnParser extends CstParser {
           this.CONSUME(RParen);
         },
       },
-    ]);
+    ]));
   });
 
   idxVar = this.RULE("idxVar", () => {
@@ -319,18 +324,18 @@ export class AttnParser extends CstParser {
   expr = this.RULE("expr", () => {
     this.enter();
     try {
-      this.OR([
+      this.OR((this.alts["expr"] ??= [
         { GATE: () => this.lambdaAhead(), ALT: () => this.SUBRULE(this.lambda) },
         { GATE: () => this.reductionAhead(), ALT: () => this.SUBRULE(this.reduction) },
         { ALT: () => this.SUBRULE(this.ternary) },
-      ]);
+      ]));
     } finally {
       this.nesting--;
     }
   });
 
   lambda = this.RULE("lambda", () => {
-    this.OR([
+    this.OR((this.alts["lambda"] ??= [
       { ALT: () => this.CONSUME(Identifier, { LABEL: "params" }) },
       {
         ALT: () => {
@@ -345,9 +350,9 @@ export class AttnParser extends CstParser {
           this.CONSUME(RParen);
         },
       },
-    ]);
+    ]));
     this.CONSUME(FatArrow);
-    this.OR2([{ ALT: () => this.SUBRULE(this.block, { LABEL: "body" }) }, { ALT: () => this.SUBRULE(this.expr, { LABEL: "body" }) }]);
+    this.OR2((this.alts["lambda2"] ??= [{ ALT: () => this.SUBRULE(this.block, { LABEL: "body" }) }, { ALT: () => this.SUBRULE(this.expr, { LABEL: "body" }) }]));
   });
 
   reduction = this.RULE("reduction", () => {
@@ -420,7 +425,7 @@ export class AttnParser extends CstParser {
   unary = this.RULE("unary", () => {
     this.enter();
     try {
-      this.OR([
+      this.OR((this.alts["unary"] ??= [
         {
           ALT: () => {
             this.CONSUME(UnaryOp, { LABEL: "op" });
@@ -428,7 +433,7 @@ export class AttnParser extends CstParser {
           },
         },
         { ALT: () => this.SUBRULE(this.power, { LABEL: "operand" }) },
-      ]);
+      ]));
     } finally {
       this.nesting--;
     }
@@ -448,7 +453,7 @@ export class AttnParser extends CstParser {
   });
 
   postfixOp = this.RULE("postfixOp", () => {
-    this.OR([
+    this.OR((this.alts["postfixOp"] ??= [
       {
         ALT: () => {
           this.CONSUME(LBracket, { LABEL: "index" });
@@ -480,12 +485,12 @@ export class AttnParser extends CstParser {
         },
       },
       { ALT: () => this.CONSUME(Transpose, { LABEL: "transpose" }) },
-    ]);
+    ]));
   });
 
   /** `...` | expr | `expr? ':' expr? (':' expr?)?`; the colons tell a slice from an index. */
   subscript = this.RULE("subscript", () => {
-    this.OR([
+    this.OR((this.alts["subscript"] ??= [
       { ALT: () => this.CONSUME(Ellipsis, { LABEL: "ellipsis" }) },
       { ALT: () => this.SUBRULE(this.sliceTail) },
       {
@@ -494,7 +499,7 @@ export class AttnParser extends CstParser {
           this.OPTION(() => this.SUBRULE2(this.sliceTail));
         },
       },
-    ]);
+    ]));
   });
 
   sliceTail = this.RULE("sliceTail", () => {
@@ -507,7 +512,7 @@ export class AttnParser extends CstParser {
   });
 
   arg = this.RULE("arg", () => {
-    this.OR([
+    this.OR((this.alts["arg"] ??= [
       {
         ALT: () => {
           this.CONSUME(Identifier, { LABEL: "name" });
@@ -516,11 +521,11 @@ export class AttnParser extends CstParser {
         },
       },
       { ALT: () => this.SUBRULE2(this.expr, { LABEL: "value" }) },
-    ]);
+    ]));
   });
 
   primary = this.RULE("primary", () => {
-    this.OR([
+    this.OR((this.alts["primary"] ??= [
       { ALT: () => this.CONSUME(NumberLit, { LABEL: "literal" }) },
       { ALT: () => this.CONSUME(StringLit, { LABEL: "literal" }) },
       { ALT: () => this.CONSUME(True, { LABEL: "literal" }) },
@@ -532,7 +537,7 @@ export class AttnParser extends CstParser {
       { ALT: () => this.CONSUME(Identifier, { LABEL: "name" }) },
       { ALT: () => this.SUBRULE(this.parenExpr) },
       { ALT: () => this.SUBRULE(this.listExpr) },
-    ]);
+    ]));
   });
 
   /** `(e)`, or a tuple `(e, f, ...)` of two or more items with an optional trailing comma. */

@@ -1,30 +1,8 @@
 /** Parser tests: declarations, statements, precedence, reductions vs calls, slices, lambdas and spans. */
 import { describe, expect, it } from "vitest";
 import type { FnDecl, Import, Lambda, Let, ParamDecl, Schedule } from "../../dsl/index.ts";
-import { at, exprOf, parseOk, parseText, stmtsOf, sx } from "./helpers.ts";
+import { TOME, at, exprOf, parseOk, parseText, stmtsOf, sx } from "./helpers.ts";
 
-export const TOME = `// Token merging with proportional attention
-import { bipartite_merge, mean_heads } from "std/merge"
-param r: int = 16
-param heads: int = 8
-
-fn l2norm(x: float[B, N, D]) -> float[B, N, D] {
-  let n[b, i] = sum(d) x[b, i, d] * x[b, i, d]
-  return x / sqrt(n[:, :, None] + 1e-12)   // None is just a Name here
-}
-
-graph tome(x: f32[B, N, C], k: f32[B, H, N, D], size: f32[B, N]) -> (f32[B, N - r, C], f32[B, N - r]) {
-  let metric = mean(k, axis: 1)
-  let (x2, size2) = bipartite_merge(x, metric: metric, size: size, r: r, protect_first: true)
-  let z[b, i, c] = x[b, i, c] * (i == 0 ? 0.5 : 1.0)
-  let m[b, j: N, c] = sum(i | dst[b, i] == j) x[b, i, c]
-  let best[b, a] = argmax(j) s[b, a, j]
-  let o = attention(q, k, v, scale: 1 / sqrt(D), score: (s, b, h, i, j) => s + log(size[b, j]),
-                    returns: [lse, probs(rows: [0])])
-  let it = iterate(10, (c0, s0), (c, s, t) => { let c2 = c + 1; return (c2, s) })
-  return x2, size2
-}
-`;
 
 const s = (src: string) => sx(exprOf(src));
 
