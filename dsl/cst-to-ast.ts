@@ -105,12 +105,15 @@ export class CstToAst {
     const rt = kid(n, "retType");
     const ret = rt ? defined(kids(rt, "types").map((t) => this.typeRef(t))) : undefined;
     const bodyNode = kid(n, "body");
-    const body: Block = bodyNode ? this.block(bodyNode) : { kind: "Block", stmts: [], span: span(this.file, this.nodeSpan(n).start + this.nodeSpan(n).length, this.nodeSpan(n).start + this.nodeSpan(n).length) };
+    const whole = this.nodeSpan(n);
+    const end = whole.start + whole.length;
+    // A body lost to a syntax error becomes an empty block at the end of what was parsed.
+    const body: Block = bodyNode ? this.block(bodyNode) : { kind: "Block", stmts: [], span: span(this.file, end, end) };
     if (isGraph && !rt && bodyNode && !n.recoveredNode) {
       const brace = tok(bodyNode, "LBrace");
       if (brace) this.host.report(Diagnostics._0_expected_found_1, this.tokSpan(brace), "'->'", brace.image);
     }
-    return { kind: "FnDecl", isGraph, name: this.ident(name), formals, ret, body, span: this.nodeSpan(n) };
+    return { kind: "FnDecl", isGraph, name: this.ident(name), formals, ret, body, span: whole };
   }
 
   private formal(n: CstNode): Formal | undefined {

@@ -579,4 +579,3 @@ export function attnParser(): AttnParser {
 
 /** Item keywords split a file into independently parsed chunks (see dsl/index.ts). */
 export const isItemKeyword = (t: IToken): boolean => tokenMatcher(t, ItemKeyword);
-export { Graph, Fn };

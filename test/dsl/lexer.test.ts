@@ -59,8 +59,9 @@ describe("lexer", () => {
     expect(r.images.map(stringValue)).toEqual(["std/merge", 'a"b', "c\\d", "e\nf"]);
   });
 
-  it("skips comments and whitespace", () => {
+  it("skips comments, whitespace, CRLF and a byte-order mark", () => {
     expect(lex("a // b c\n/* d\n e */ f\r\n\tg").images).toEqual(["a", "f", "g"]);
+    expect(lex("\uFEFFparam p").diags).toEqual([]);
   });
 
   it("reports an unexpected character with its span and continues", () => {
