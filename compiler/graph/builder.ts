@@ -296,8 +296,11 @@ export class GraphBuilder {
     this.check(x);
     if (x.shape.length !== 4) throw new BuildError(Diagnostics.Rank_0_expected_got_1, [4, x.shape.length, shapeToString(x.shape)]);
     const [B, H, W, C] = x.shape as [Dim, Dim, Dim, Dim];
-    for (const [d, s] of [[H, sh], [W, sw]] as const)
-      if (D.mod(d, s).value !== 0) throw new BuildError(Diagnostics.Dim_0_not_divisible_by_1, [d.toString(), s]);
+    // A constant remainder is an error now; a symbolic one is checked when dims are bound.
+    for (const [d, s] of [[H, sh], [W, sw]] as const) {
+      const rem = D.mod(d, s).value;
+      if (rem !== undefined && rem !== 0) throw new BuildError(Diagnostics.Dim_0_not_divisible_by_1, [d.toString(), s]);
+    }
     const shape = [B, dim(sh * sw), D.mul(D.div(H, sh), D.div(W, sw)), C];
     return this.mk("regions", { dtype: x.dtype as DType, shape }, [x], { sh, sw });
   }
