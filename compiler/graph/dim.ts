@@ -86,6 +86,24 @@ function opAtom(kind: "div" | "mod" | "min" | "max", a: Dim, b: Dim): Atom {
 
 const atomByKey = (k: string): Atom => atoms.get(k)!;
 
+/** The atom keys of a monomial key: split on "*" outside parentheses (op atom keys nest dim keys). */
+function splitMono(mono: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < mono.length; i++) {
+    const c = mono[i];
+    if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "*" && depth === 0) {
+      out.push(mono.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(mono.slice(start));
+  return out;
+}
+
 function atomDim(a: Atom): Dim {
   return Dim.make(new Map([[a.key, 1]]));
 }
@@ -112,7 +130,7 @@ export function mul(a: DimLike, b: DimLike): Dim {
   const t = new Map<string, number>();
   for (const [ka, va] of x.terms)
     for (const [kb, vb] of y.terms) {
-      const k = [...(ka ? ka.split("*") : []), ...(kb ? kb.split("*") : [])].sort().join("*");
+      const k = [...(ka ? splitMono(ka) : []), ...(kb ? splitMono(kb) : [])].sort().join("*");
       t.set(k, (t.get(k) ?? 0) + va * vb);
     }
   return Dim.make(t);
@@ -181,7 +199,7 @@ export function evalDim(d: Dim, env: ReadonlyMap<string, number> | Record<string
   for (const [mono, coef] of d.terms) {
     let v = coef;
     if (mono !== "")
-      for (const ak of mono.split("*")) {
+      for (const ak of splitMono(mono)) {
         const av = evalAtom(atomByKey(ak), get);
         if (av === undefined) return undefined;
         v *= av;
@@ -224,7 +242,7 @@ export function dimVars(d: Dim): string[] {
   const visit = (x: Dim) => {
     for (const mono of x.terms.keys())
       if (mono !== "")
-        for (const ak of mono.split("*")) {
+        for (const ak of splitMono(mono)) {
           const a = atomByKey(ak);
           if (a.kind === "var") out.add(a.name);
           else {
@@ -241,7 +259,7 @@ export function dimVars(d: Dim): string[] {
 export function asVar(d: Dim): string | undefined {
   if (d.terms.size !== 1) return undefined;
   const [[mono, coef]] = [...d.terms] as [[string, number]];
-  if (coef !== 1 || mono === "" || mono.includes("*")) return undefined;
+  if (coef !== 1 || mono === "" || splitMono(mono).length > 1) return undefined;
   const a = atomByKey(mono);
   return a.kind === "var" ? a.name : undefined;
 }
@@ -253,7 +271,7 @@ export function printDim(d: Dim): string {
   const keys = [...d.terms.keys()].sort(monoCompare);
   keys.forEach((mono, idx) => {
     const coef = d.terms.get(mono)!;
-    const body = mono === "" ? "" : mono.split("*").map((k) => printAtom(atomByKey(k))).join("*");
+    const body = mono === "" ? "" : splitMono(mono).map((k) => printAtom(atomByKey(k))).join("*");
     const abs = Math.abs(coef);
     const term = body === "" ? String(abs) : abs === 1 ? body : `${abs}*${body}`;
     if (idx === 0) parts.push(coef < 0 ? `-${term}` : term);
@@ -265,11 +283,16 @@ export function printDim(d: Dim): string {
 function printAtom(a: Atom): string {
   if (a.kind === "var") return a.name;
   const wrap = (x: Dim) => (x.terms.size > 1 ? `(${printDim(x)})` : printDim(x));
+  // The right operand of / and % also needs parentheses when it is a product (`M / (2*N)`).
+  const wrapR = (x: Dim) => {
+    const [mono, coef] = [...x.terms][0] ?? ["", 0];
+    return x.terms.size > 1 || (mono !== "" && (Math.abs(coef) !== 1 || splitMono(mono).length > 1)) ? `(${printDim(x)})` : printDim(x);
+  };
   switch (a.kind) {
     case "div":
-      return `${wrap(a.a)} / ${wrap(a.b)}`.replace(/^(.*)$/, "($1)");
+      return `${wrap(a.a)} / ${wrapR(a.b)}`.replace(/^(.*)$/, "($1)");
     case "mod":
-      return `(${wrap(a.a)} % ${wrap(a.b)})`;
+      return `(${wrap(a.a)} % ${wrapR(a.b)})`;
     case "min":
       return `min(${printDim(a.a)}, ${printDim(a.b)})`;
     case "max":
