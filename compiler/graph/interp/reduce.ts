@@ -9,9 +9,10 @@ import {
 } from "./core.ts";
 import { roundTo } from "./scalar.ts";
 
-/** Folds `n` values read through `get`: the reduce op's semantics (also used by segment_reduce's cousins). */
-export function fold(fn: ReduceFn, dt: DType, n: number, get: (i: number) => number): number {
+/** Folds the n values data[offs[base + i]] (i < n) of dtype dt: the reduce op's semantics. */
+export function fold(fn: ReduceFn, dt: DType, data: Float64Array, offs: Int32Array, base: number, n: number): number {
   const int = dt === "i32" || dt === "u32";
+  const get = (i: number): number => data[offs[base + i]!]!;
   switch (fn) {
     case "sum": {
       let acc = 0;
@@ -63,10 +64,7 @@ export function evalReduce(node: Node<"reduce">, x: HostTensor, shape: number[])
   // offsets of x read as [...kept, ...reduced]: group k is offs[k*m .. k*m + m)
   const offs = offsets([...keptShape, ...redShape], [...kept.map((k) => st[k]!), ...axes.map((k) => st[k]!)]);
   const dt = x.dtype;
-  for (let k = 0; k < out.data.length; k++) {
-    const base = k * m;
-    out.data[k] = roundTo(out.dtype, fold(fn, dt, m, (i) => x.data[offs[base + i]!]!));
-  }
+  for (let k = 0; k < out.data.length; k++) out.data[k] = roundTo(out.dtype, fold(fn, dt, x.data, offs, k * m, m));
   return out;
 }
 
@@ -172,7 +170,7 @@ export function evalMatmul(node: Node, a: HostTensor, b: HostTensor, shape: numb
       for (let j = 0; j < N; j++) {
         let acc = 0;
         for (let k = 0; k < K; k++) {
-          const p = a.data[ao + i * K + k]! ;
+          const p = a.data[ao + i * K + k]!;
           const q = b.data[bo + k * N + j]!;
           acc = int ? (i32 ? (acc + Math.imul(p, q)) | 0 : (acc + Math.imul(p, q)) >>> 0) : acc + p * q;
         }
