@@ -9,7 +9,7 @@ import { dim, shapeToString, type Dim } from "../compiler/graph/dim.ts";
 import { BuildError } from "../compiler/graph/errors.ts";
 import { isDType, type DType } from "../compiler/graph/dtype.ts";
 import type { Node, ReduceFn, UnaryFn } from "../compiler/graph/ops.ts";
-import { sBinary, sCast, sSelect, sUnary } from "../compiler/graph/scalar.ts";
+import { sBinary, sCast, sSelect, sUnary, type Scalar } from "../compiler/graph/scalar.ts";
 import type { SExpr } from "../compiler/graph/expr.ts";
 import type { AttentionOptions } from "../compiler/graph/builder.ts";
 import type * as A from "./ast.ts";
@@ -126,19 +126,38 @@ const fname = (a: Args): string => (a.call.callee.kind === "Name" ? a.call.calle
 const T = (a: Args, f: () => Node): Val => a.el.tensor(a.call.span, f);
 const isScalarCtx = (a: Args): boolean => a.vals.some((v) => v?.k === "scalar");
 
-/** Applies an elementwise function on scalars, folded numbers or tensors. */
-function elementwise(a: Args, scalar: (xs: SExpr[]) => SExpr, tensor: (xs: (Node | number | boolean)[]) => Node, fold?: (xs: number[]) => Val | undefined): Val {
+/**
+ * Applies an elementwise function on scalars, folded numbers or tensors. Plain numbers stay weak
+ * literals that adopt the dtype of the other value operands (`peers`: all arguments, or the two
+ * branches of where), as with operators and the builder.
+ */
+function elementwise(
+  a: Args,
+  scalar: (xs: Scalar[]) => SExpr,
+  tensor: (xs: (Node | number | boolean)[]) => Node,
+  fold?: (xs: number[]) => Val | undefined,
+  peers?: readonly number[],
+): Val {
   const vals = a.vals.filter((v): v is Val => v !== undefined);
   if (vals.some((v) => v.k === "error")) return ERROR;
   if (fold && vals.every((v) => v.k === "float" || (v.k === "int" && v.d.value !== undefined))) {
     const r = fold(vals.map((v) => (v.k === "float" ? v.v : (v as { d: Dim }).d.value!)));
     if (r) return r;
   }
+  const ps = peers ?? vals.map((_, i) => i);
+  const other = (i: number): DType | undefined => {
+    if (!ps.includes(i)) return undefined;
+    for (const j of ps) if (j !== i && vals[j]) {
+      const dt = a.el.operandDType(vals[j]!);
+      if (dt !== undefined) return dt;
+    }
+    return undefined;
+  };
   if (isScalarCtx(a)) {
-    const xs: SExpr[] = [];
+    const xs: Scalar[] = [];
     for (let i = 0; i < vals.length; i++) {
-      const x = a.el.asScalar(vals[i]!, a.spans[i]!);
-      if (!x) return ERROR;
+      const x = a.el.scalarOperand(vals[i]!, a.spans[i]!, other(i));
+      if (x === undefined) return ERROR;
       xs.push(x);
     }
     const r = a.el.build(a.call.span, () => scalar(xs));
@@ -146,7 +165,7 @@ function elementwise(a: Args, scalar: (xs: SExpr[]) => SExpr, tensor: (xs: (Node
   }
   const xs: (Node | number | boolean)[] = [];
   for (let i = 0; i < vals.length; i++) {
-    const x = a.el.tensorLike(vals[i]!, a.spans[i]!);
+    const x = a.el.tensorLike(vals[i]!, a.spans[i]!, other(i));
     if (x === undefined) return ERROR;
     xs.push(x);
   }
@@ -177,7 +196,13 @@ for (const [name, fn] of Object.entries(UNARY)) {
       a,
       ([x]) => sUnary(fn, x!),
       ([x]) => a.el.g.unary(fn, x!),
-      js ? ([x]) => (fn === "floor" || fn === "ceil" || fn === "round" ? { k: "int", d: dim(js(x!)) } : { k: "float", v: js(x!) }) : undefined,
+      js
+        ? ([x]) => {
+            const y = js(x!);
+            // floor/ceil/round of a finite number is a compile-time int; of inf/nan it stays a float
+            return (fn === "floor" || fn === "ceil" || fn === "round") && Number.isFinite(y) ? { k: "int", d: dim(y) } : { k: "float", v: y };
+          }
+        : undefined,
     );
   });
 }
@@ -190,7 +215,7 @@ def("atan2", ["a", "b"], (a) => elementwise(a, ([x, y]) => sBinary("atan2", x!, 
 def("clamp", ["x", "lo", "hi"], (a) =>
   elementwise(a, ([x, l, h]) => sBinary("min", sBinary("max", x!, l!), h!), ([x, l, h]) => a.el.g.binary("min", a.el.g.binary("max", x!, l!), h!)),
 );
-def("where", ["cond", "a", "b"], (a) => elementwise(a, ([c, x, y]) => sSelect(c!, x!, y!), ([c, x, y]) => a.el.g.where(c!, x!, y!)));
+def("where", ["cond", "a", "b"], (a) => elementwise(a, ([c, x, y]) => sSelect(c!, x!, y!), ([c, x, y]) => a.el.g.where(c!, x!, y!), undefined, [1, 2]));
 def("elu", ["x", "alpha?"], (a) => {
   const alpha = num(a, 1, "alpha", 1);
   if (alpha === undefined) return ERROR;
@@ -234,6 +259,9 @@ for (const [name, fn] of Object.entries(REDUCE)) {
     // max(a, b) / min(a, b) with two positional operands are elementwise.
     if ((fn === "max" || fn === "min") && a.vals[1] !== undefined) {
       const two = { ...a, vals: [a.vals[0], a.vals[1]], spans: [a.spans[0]!, a.spans[1]!] };
+      // on compile-time ints (dims included: max(0, N - r)) they fold symbolically
+      const [u0, v0] = [a.vals[0]!, a.vals[1]!];
+      if (u0.k === "int" && v0.k === "int" && a.vals[2] === undefined && a.vals[3] === undefined) return { k: "int", d: (fn === "max" ? D.max : D.min)(u0.d, v0.d) };
       return elementwise(
         two,
         ([x, y]) => sBinary(fn, x!, y!),

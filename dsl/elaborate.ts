@@ -5,8 +5,8 @@
  * span that caused it, and evaluation continues with a poison value so one mistake is reported once.
  */
 import { Diagnostics, type Message } from "../compiler/diagnostics/messages.ts";
-import type { DiagnosticBag } from "../compiler/diagnostics/diagnostic.ts";
-import type { Span } from "../compiler/diagnostics/source.ts";
+import type { Diagnostic, DiagnosticBag } from "../compiler/diagnostics/diagnostic.ts";
+import type { SourceFile, Span } from "../compiler/diagnostics/source.ts";
 import * as D from "../compiler/graph/dim.ts";
 import { dim, shapeToString, type Dim } from "../compiler/graph/dim.ts";
 import { isDType, isFloat, type DType } from "../compiler/graph/dtype.ts";
@@ -25,8 +25,65 @@ const MAX_INLINE_DEPTH = 64;
 export class Elaborator {
   g: GraphBuilder = new GraphBuilder();
   private inlineStack: A.FnDecl[] = [];
+  /** Offsets of syntax errors per file, and whether a file has one outside every fn/graph. */
+  private readonly syntaxErrors = new Map<SourceFile, { offsets: number[]; outsideDecls: boolean }>();
+  /** One entry per fn/graph being elaborated: whether names that do not resolve are reported. */
+  private readonly lenientStack: { names: boolean; noReturn: boolean }[] = [];
+  /** > 0 while evaluating the dims of a type (unknown names there are unbound dims). */
+  private inType = 0;
+  /** > 0 inside index-notation bodies, reductions and hooks. */
+  private indexDepth = 0;
 
   constructor(readonly bag: DiagnosticBag) {}
+
+  /**
+   * Records the syntax errors of a parsed file. A statement next to one is debris of the broken
+   * code and is skipped (its names poisoned), and names that do not resolve inside a broken
+   * declaration are not reported (they may have been declared by the code that failed to parse).
+   */
+  noteSyntaxErrors(file: SourceFile, module: A.Module, ds: readonly Diagnostic[]): void {
+    const offsets = ds.filter((d) => d.category === "error" && d.span?.file === file).map((d) => d.span!.start);
+    if (offsets.length === 0) return;
+    const decls = module.items.filter((i): i is A.FnDecl => i.kind === "FnDecl");
+    const outsideDecls = offsets.some((p) => !decls.some((d) => d.span.start <= p && p < d.span.start + d.span.length));
+    this.syntaxErrors.set(file, { offsets, outsideDecls });
+  }
+
+  /** Whether a syntax error lies inside `span`, or (trailing) right after it with only blanks between. */
+  private hasSyntaxError(span: Span, trailing: boolean): boolean {
+    const info = this.syntaxErrors.get(span.file);
+    if (!info) return false;
+    const end = span.start + span.length;
+    const text = span.file.text;
+    return info.offsets.some((p) => {
+      if (p >= span.start && p < end) return true;
+      if (!trailing || p < end) return false;
+      if (/^(graph|fn|param|import|schedule)\b/.test(text.slice(p, p + 9))) return false;
+      return text.slice(end, p).replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, "").trim() === "";
+    });
+  }
+
+  private enterDecl(decl: A.FnDecl): void {
+    const broken = this.hasSyntaxError(decl.span, false);
+    const moduleBroken = this.syntaxErrors.get(decl.span.file)?.outsideDecls ?? false;
+    this.lenientStack.push({ names: broken || moduleBroken, noReturn: broken });
+  }
+
+  private get lenient(): { names: boolean; noReturn: boolean } {
+    return this.lenientStack[this.lenientStack.length - 1] ?? { names: false, noReturn: false };
+  }
+
+  /** Whether a name resolves to anything (local, param, fn, import, builtin, dtype, None). */
+  private resolves(name: string, env: Env): boolean {
+    const sc = env.scope;
+    return !!env.lookup(name) || sc.params.has(name) || sc.fns.has(name) || sc.imports.has(name) || BUILTIN_NAMES.has(name) || isDType(name) || name === "None";
+  }
+
+  /** How a value is named in messages: its source text when short, else "value". */
+  private nameOf(span: Span): string {
+    const t = span.file.text.slice(span.start, span.start + span.length);
+    return t.length > 0 && t.length <= 40 && !t.includes("\n") ? t : "value";
+  }
 
   error(msg: Message, span: Span | undefined, ...args: unknown[]): Val {
     this.bag.add(msg, span, args);
@@ -311,14 +368,15 @@ export class Elaborator {
     const b = this.evalExpr(e.whenFalse, env);
     if (a.k === "error" || b.k === "error") return ERROR;
     if (c.k === "scalar" || a.k === "scalar" || b.k === "scalar") {
-      const [sc, sa, sb] = [this.asScalar(c, e.cond.span), this.asScalar(a, e.whenTrue.span), this.asScalar(b, e.whenFalse.span)];
-      if (!sc || !sa || !sb) return ERROR;
+      const sc = this.asScalar(c, e.cond.span);
+      const [sa, sb] = [this.scalarOperand(a, e.whenTrue.span, this.operandDType(b)), this.scalarOperand(b, e.whenFalse.span, this.operandDType(a))];
+      if (!sc || sa === undefined || sb === undefined) return ERROR;
       const r = this.build(e.span, () => sSelect(sc, sa, sb));
       return r ? { k: "scalar", e: r } : ERROR;
     }
     const tc = this.asTensor(c, e.cond.span);
     if (!tc) return ERROR;
-    const [la, lb] = [this.tensorLike(a, e.whenTrue.span), this.tensorLike(b, e.whenFalse.span)];
+    const [la, lb] = [this.tensorLike(a, e.whenTrue.span, this.operandDType(b)), this.tensorLike(b, e.whenFalse.span, this.operandDType(a))];
     if (la === undefined || lb === undefined) return ERROR;
     return this.tensor(e.span, () => this.g.where(tc, la, lb));
   }
@@ -351,8 +409,25 @@ export class Elaborator {
     }
   }
 
-  /** A tensor or a plain number (kept weak so it adopts the other operand's dtype). */
-  tensorLike(v: Val, span: Span): import("../compiler/graph/ops.ts").Node | number | boolean | undefined {
+  /** The dtype a value has as an operand; undefined for a plain number (it adopts the other operand's). */
+  operandDType(v: Val): DType | undefined {
+    if (v.k === "tensor") return v.t.dtype === "tuple" ? undefined : v.t.dtype;
+    if (v.k === "scalar") return v.e.dtype;
+    if (v.k === "int" && v.d.value === undefined) return "i32";
+    return undefined;
+  }
+
+  /**
+   * A float literal with an integral value (`1.0`) stays a float: it is weak only next to a float
+   * operand (`other`); otherwise it is an f32 constant, as a non-integral literal would be.
+   */
+  private strongFloat(v: Val, other: DType | undefined): boolean {
+    return v.k === "float" && Number.isInteger(v.v) && !(other !== undefined && isFloat(other));
+  }
+
+  /** A tensor or a plain number (kept weak so it adopts the other operand's dtype `other`). */
+  tensorLike(v: Val, span: Span, other?: DType): import("../compiler/graph/ops.ts").Node | number | boolean | undefined {
+    if (this.strongFloat(v, other)) return this.asTensor(v, span);
     if (v.k === "float") return v.v;
     if (v.k === "bool") return v.v;
     if (v.k === "int" && v.d.value !== undefined) return v.d.value;
@@ -441,18 +516,19 @@ export class Elaborator {
     const folded = this.fold(fn, a, b, span);
     if (folded) return folded;
     if (a.k === "scalar" || b.k === "scalar") {
-      const [x, y] = [this.scalarOperand(a, span), this.scalarOperand(b, span)];
+      const [x, y] = [this.scalarOperand(a, span, this.operandDType(b)), this.scalarOperand(b, span, this.operandDType(a))];
       if (x === undefined || y === undefined) return ERROR;
       const r = this.build(opSpan, () => sBinary(fn, x, y));
       return r ? { k: "scalar", e: r } : ERROR;
     }
-    const [x, y] = [this.tensorLike(a, span), this.tensorLike(b, span)];
+    const [x, y] = [this.tensorLike(a, span, this.operandDType(b)), this.tensorLike(b, span, this.operandDType(a))];
     if (x === undefined || y === undefined) return ERROR;
     return this.tensor(opSpan, () => this.g.binary(fn, x, y));
   }
 
-  /** Operand of a scalar op: numbers stay weak literals. */
-  private scalarOperand(v: Val, span: Span): SExpr | number | boolean | undefined {
+  /** Operand of a scalar op: numbers stay weak literals (see tensorLike). */
+  scalarOperand(v: Val, span: Span, other?: DType): SExpr | number | boolean | undefined {
+    if (this.strongFloat(v, other)) return this.asScalar(v, span);
     if (v.k === "float") return v.v;
     if (v.k === "bool") return v.v;
     if (v.k === "int" && v.d.value !== undefined) return v.d.value;

@@ -164,7 +164,17 @@ export class GraphBuilder {
     if (holes === 1) {
       const known = D.numel(s.filter((d): d is Dim => d !== undefined));
       const total = D.numel(x.shape);
-      const inferred = D.div(total, known);
+      // Cancel the factors both shapes share (B in [B, N, 4] -> [B, -1]) so the quotient of the
+      // rest is exact whenever what remains of the known dims is a constant.
+      const rest = [...x.shape];
+      const knownRest: Dim[] = [];
+      for (const d of s) {
+        if (d === undefined) continue;
+        const i = d.value === undefined ? rest.indexOf(d) : -1;
+        if (i >= 0) rest.splice(i, 1);
+        else knownRest.push(d);
+      }
+      const inferred = D.div(D.numel(rest), D.numel(knownRest));
       if (D.mul(inferred, known) !== total) throw new BuildError(Diagnostics.Reshape_0_to_1_changes_size, [shapeToString(x.shape), `[${shape.join(", ")}]`]);
       s = s.map((d) => d ?? inferred);
     }
@@ -789,12 +799,13 @@ function sliceBounds(n: Dim, start: DimLike | undefined, stop: DimLike | undefin
   if (step > 0) {
     const s = norm(start, dim(0));
     const e = norm(stop, n);
-    const len = D.max(D.sub(e, s), 0);
+    // a dim is never negative, so the whole axis needs no clamp (x[:], x[::2])
+    const len = s.value === 0 && e === n ? n : D.max(D.sub(e, s), 0);
     return { first: s, count: D.ceilDiv(len, step) };
   }
   const s = norm(start, D.sub(n, 1));
   const e = norm(stop, dim(-1));
-  const len = D.max(D.sub(s, e), 0);
+  const len = s === D.sub(n, 1) && e.value === -1 ? n : D.max(D.sub(s, e), 0);
   return { first: s, count: D.ceilDiv(len, -step) };
 }
 
