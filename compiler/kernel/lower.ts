@@ -16,6 +16,7 @@ import { asCompute } from "./as-compute.ts";
 import { computeKernel } from "./kernels/elementwise.ts";
 import type { BufferDecl, Launch, Program, Step } from "./program.ts";
 import type { Kernel } from "./ir.ts";
+import "./kernels/index.ts";
 
 /** What a kernel generator receives: the node, its input buffers and output buffers. */
 export interface LowerCtx {

@@ -1,0 +1,4 @@
+/** Registers every dedicated kernel generator in KERNELS (import for side effects). */
+import "./attention.ts";
+import "./order.ts";
+export { computeKernel } from "./elementwise.ts";

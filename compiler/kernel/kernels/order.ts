@@ -1,0 +1,2 @@
+/** Kernels for order and scan ops: topk, argsort, compact, cumsum; and quantize/dequantize. */
+export {};

@@ -1,0 +1,114 @@
+/**
+ * The WebGPU device: one code path for Dawn in Node (the `webgpu` npm package) and for
+ * `navigator.gpu` in a browser. Holds the adapter's real limits and features, a pipeline cache
+ * keyed by WGSL text, and the buffer/dispatch/readback primitives the executor needs.
+ */
+/// <reference types="@webgpu/types" />
+
+export interface GpuCaps {
+  readonly maxWorkgroupsPerDimension: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxStorageBuffersPerShaderStage: number;
+  readonly features: ReadonlySet<string>;
+}
+
+export class WebGpuUnavailable extends Error {}
+
+export class WebGpuDevice {
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private constructor(
+    readonly device: GPUDevice,
+    readonly caps: GpuCaps,
+    readonly adapterName: string,
+  ) {}
+
+  /** Opens a device: `navigator.gpu` when present (browsers), else Dawn through the `webgpu` package. */
+  static async open(): Promise<WebGpuDevice> {
+    let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    if (!gpu) {
+      let mod: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
+      try {
+        mod = (await import("webgpu")) as never;
+      } catch (e) {
+        throw new WebGpuUnavailable(`the 'webgpu' package could not be loaded: ${(e as Error).message}`);
+      }
+      for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+      gpu = mod.create([]);
+    }
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) throw new WebGpuUnavailable("no WebGPU adapter (on Linux without a GPU: install chromium and libvulkan1 and set VK_ICD_FILENAMES to SwiftShader's ICD; see scripts/env.sh)");
+    const want = Math.min(adapter.limits.maxComputeWorkgroupStorageSize, 32768);
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxComputeWorkgroupStorageSize: want,
+        maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+      },
+    });
+    const l = device.limits;
+    const caps: GpuCaps = {
+      maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      features: new Set([...adapter.features]),
+    };
+    const info = (adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info;
+    return new WebGpuDevice(device, caps, [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") || "webgpu");
+  }
+
+  /** A compute pipeline for WGSL with `nStorage` storage buffers (read-only flags) and one uniform buffer. */
+  async pipeline(code: string, readOnly: readonly boolean[]): Promise<{ pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }> {
+    const key = code;
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const d = this.device;
+    d.pushErrorScope("validation");
+    const module = d.createShaderModule({ code });
+    const layout = d.createBindGroupLayout({
+      entries: [
+        ...readOnly.map((ro, i) => ({ binding: i, visibility: GPUShaderStage.COMPUTE, buffer: { type: ro ? ("read-only-storage" as const) : ("storage" as const) } })),
+        { binding: readOnly.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" as const } },
+      ],
+    });
+    const pipeline = d.createComputePipeline({ layout: d.createPipelineLayout({ bindGroupLayouts: [layout] }), compute: { module, entryPoint: "main" } });
+    const err = await d.popErrorScope();
+    if (err) {
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`).join("\n");
+      throw new Error(`WGSL pipeline creation failed: ${err.message}\n${msgs}`);
+    }
+    const entry = { pipeline, layout };
+    this.pipelines.set(key, entry);
+    return entry;
+  }
+
+  buffer(bytes: number, usage: number): GPUBuffer {
+    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+  }
+
+  write(buf: GPUBuffer, data: ArrayBufferView): void {
+    this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async read(buf: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.max(16, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buf, 0, staging, 0, size);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  destroy(): void {
+    this.device.destroy();
+  }
+}
