@@ -17,21 +17,8 @@ import { computeKernel } from "./kernels/elementwise.ts";
 import type { BufferDecl, Launch, Program, Step } from "./program.ts";
 import type { Kernel } from "./ir.ts";
 import "./kernels/index.ts";
-
-/** What a kernel generator receives: the node, its input buffers and output buffers. */
-export interface LowerCtx {
-  readonly node: Node;
-  readonly inputs: readonly { readonly id: number; readonly type: TensorType }[];
-  readonly outputs: readonly { readonly id: number; readonly type: TensorType }[];
-  readonly flag: number;
-  /** Adds a scratch buffer and returns its id. */
-  temp(dtype: DType, numel: Dim): number;
-}
-
-export type KernelGen = (cx: LowerCtx) => Launch[];
-
-/** Dedicated kernels for ops without a per-element form (registered by kernels/*.ts). */
-export const KERNELS: Partial<Record<Node["op"], KernelGen>> = {};
+import { KERNELS, type LowerCtx } from "./registry.ts";
+export { KERNELS, type LowerCtx, type KernelGen } from "./registry.ts";
 
 export class LoweringError extends Error {
   constructor(

@@ -7,7 +7,7 @@
 import { ceilDiv, dim, numel, type Dim } from "../../graph/dim.ts";
 import type { SExpr } from "../../graph/expr.ts";
 import { K, type KExpr, type KStmt, type Kernel } from "../ir.ts";
-import type { LowerCtx } from "../lower.ts";
+import type { LowerCtx } from "../registry.ts";
 import type { Launch } from "../program.ts";
 import { KernelScope, castK, compileExpr, dimToK, ktype, type SrcInfo } from "../sexpr-to-kernel.ts";
 

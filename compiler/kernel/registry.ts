@@ -1,0 +1,21 @@
+/** The registry of dedicated kernel generators, filled by compiler/kernel/kernels/*.ts. */
+import type { Dim } from "../graph/dim.ts";
+import type { DType } from "../graph/dtype.ts";
+import type { Node, TensorType } from "../graph/ops.ts";
+import type { Launch } from "./program.ts";
+
+/** What a kernel generator receives: the node, its input buffers and output buffers. */
+export interface LowerCtx {
+  readonly node: Node;
+  readonly inputs: readonly { readonly id: number; readonly type: TensorType }[];
+  readonly outputs: readonly { readonly id: number; readonly type: TensorType }[];
+  readonly flag: number;
+  /** Adds a scratch buffer and returns its id. */
+  temp(dtype: DType, numel: Dim): number;
+}
+
+export type KernelGen = (cx: LowerCtx) => Launch[];
+
+/** Dedicated kernels for ops without a per-element form (registered by kernels/*.ts). */
+export const KERNELS: Partial<Record<Node["op"], KernelGen>> = {};
+
