@@ -3,7 +3,7 @@
  * user input; an unexpected exception is reported as an internal compiler error naming the stage.
  */
 import { DiagnosticBag, type Diagnostic } from "./diagnostics/diagnostic.ts";
-import { Diagnostics } from "./diagnostics/messages.ts";
+import { Diagnostics, formatMessage } from "./diagnostics/messages.ts";
 import type { Graph } from "./graph/node.ts";
 import { Elaborator } from "../dsl/elaborate.ts";
 import { ModuleLoader, fsHost, type Define, type LoadedModule, type ModuleHost } from "../dsl/modules.ts";
@@ -32,14 +32,16 @@ export function compileSource(path: string, text: string, opts: CompileOptions =
   let stage = "parse";
   let root: LoadedModule | undefined;
   const graphs: Graph[] = [];
+  const unknownDefines: Diagnostic[] = [];
   try {
     const el = new Elaborator(bag);
     const loader = new ModuleLoader(bag, el, opts.host ?? fsHost, new Map(Object.entries(opts.defines ?? {})));
     root = loader.loadRoot(path, text);
     stage = "check";
     const params = root.scope.params;
+    // no span to tell them apart, so they bypass the bag's de-duplication (one per unknown name)
     for (const name of Object.keys(opts.defines ?? {}))
-      if (!params.has(name)) bag.add(Diagnostics.Unknown_param_0, undefined, [name]);
+      if (!params.has(name)) unknownDefines.push({ code: Diagnostics.Unknown_param_0.code, category: "error", message: formatMessage(Diagnostics.Unknown_param_0, [name]) });
     const decls = root.ast.items.filter((i) => i.kind === "FnDecl" && i.isGraph);
     if (opts.graph !== undefined && !decls.some((d) => d.kind === "FnDecl" && d.name.name === opts.graph))
       bag.add(Diagnostics.Unknown_graph_0, undefined, [opts.graph]);
@@ -52,8 +54,8 @@ export function compileSource(path: string, text: string, opts: CompileOptions =
     // fns that no graph calls are still checked when the module has no graphs (a library)
     if (decls.length === 0) stage = "check-library";
   } catch (error) {
-    return { module: root?.ast, graphs, diagnostics: bag.sorted(), ok: false, internalError: { stage, error } };
+    return { module: root?.ast, graphs, diagnostics: [...unknownDefines, ...bag.sorted()], ok: false, internalError: { stage, error } };
   }
-  const diagnostics = bag.sorted();
+  const diagnostics = [...unknownDefines, ...bag.sorted()];
   return { module: root?.ast, graphs, diagnostics, ok: !diagnostics.some((d) => d.category === "error"), };
 }

@@ -7,7 +7,7 @@ import type { Span } from "../compiler/diagnostics/source.ts";
 import * as D from "../compiler/graph/dim.ts";
 import { dim, shapeToString, type Dim } from "../compiler/graph/dim.ts";
 import { BuildError } from "../compiler/graph/errors.ts";
-import { isDType, type DType } from "../compiler/graph/dtype.ts";
+import { isDType, isFloat, type DType } from "../compiler/graph/dtype.ts";
 import type { Node, ReduceFn, UnaryFn } from "../compiler/graph/ops.ts";
 import { sBinary, sCast, sSelect, sUnary, type Scalar } from "../compiler/graph/scalar.ts";
 import type { SExpr } from "../compiler/graph/expr.ts";
@@ -16,7 +16,7 @@ import type * as A from "./ast.ts";
 import type { Elaborator } from "./elaborate.ts";
 import { ERROR, describe, type Env, type Val } from "./values.ts";
 
-type Args = { vals: (Val | undefined)[]; spans: Span[]; call: A.Call; env: Env; el: Elaborator };
+type Args = { vals: (Val | undefined)[]; spans: Span[]; call: A.Call; env: Env; el: Elaborator; names?: readonly string[] };
 type Handler = (a: Args) => Val;
 
 interface Spec {
@@ -123,7 +123,24 @@ function constIntList(a: Args, i: number, what: string): number[] | undefined {
 }
 
 const fname = (a: Args): string => (a.call.callee.kind === "Name" ? a.call.callee.name : "call");
-const T = (a: Args, f: () => Node): Val => a.el.tensor(a.call.span, f);
+const T = (a: Args, f: () => Node): Val => a.el.tensor(a.call.span, f, argSpan(a));
+
+/** Which argument a builder error is about (when the argument was given): its span, else the call's. */
+const ERROR_ARG: Record<number, readonly string[]> = {
+  [Diagnostics.Axis_0_out_of_range_for_rank_1.code]: ["axis", "axes"],
+  [Diagnostics.Bits_must_be_2_3_4_or_8_got_0.code]: ["bits"],
+  [Diagnostics.K_0_exceeds_dim_1.code]: ["k"],
+  [Diagnostics.Head_count_0_does_not_divide_1.code]: ["heads"],
+  [Diagnostics.Reshape_0_to_1_changes_size.code]: ["shape"],
+  [Diagnostics.Dim_0_not_divisible_by_1.code]: ["parts"],
+};
+const argSpan = (a: Args) => (code: number): Span | undefined => {
+  for (const n of ERROR_ARG[code] ?? []) {
+    const i = a.names?.indexOf(n) ?? -1;
+    if (i >= 0 && a.vals[i] !== undefined) return a.spans[i];
+  }
+  return undefined;
+};
 const isScalarCtx = (a: Args): boolean => a.vals.some((v) => v?.k === "scalar");
 
 /**
@@ -383,7 +400,7 @@ def("split", ["x", "parts", "axis?"], (a) => {
     if (!l) return ERROR;
     parts = l;
   }
-  const r = a.el.build(a.call.span, () => a.el.g.split(x, parts, axis));
+  const r = a.el.build(a.call.span, () => a.el.g.split(x, parts, axis), argSpan(a));
   return r ? { k: "tuple", items: r.map((t) => ({ k: "tensor", t })) } : ERROR;
 });
 def("pad", ["x", "before", "after", "value?"], (a) => {
@@ -498,7 +515,7 @@ def("topk", ["x", "k", "axis?", "largest?"], (a) => {
   const axis = constInt(a, 2, "axis", -1);
   const largest = bool(a, 3, "largest", true);
   if (!x || !k || axis === undefined || largest === undefined) return ERROR;
-  const r = a.el.build(a.call.span, () => a.el.g.topk(x, k, axis, largest));
+  const r = a.el.build(a.call.span, () => a.el.g.topk(x, k, axis, largest), argSpan(a));
   return r ? { k: "tuple", items: r.map((t) => ({ k: "tensor", t })), names: ["values", "indices"] } : ERROR;
 });
 def(["argsort", "sort"], ["x", "axis?", "descending?"], (a) => {
@@ -556,7 +573,7 @@ def("quantize", ["x", "bits", "axis?"], (a) => {
   const bits = constInt(a, 1, "bits");
   const axis = constInt(a, 2, "axis", -1);
   if (!x || bits === undefined || axis === undefined) return ERROR;
-  const r = a.el.build(a.call.span, () => a.el.g.quantize(x, bits, axis));
+  const r = a.el.build(a.call.span, () => a.el.g.quantize(x, bits, axis), argSpan(a));
   return r ? { k: "tuple", items: r.map((t) => ({ k: "tensor", t })), names: ["packed", "scale", "zero"] } : ERROR;
 });
 def("dequant", ["packed", "scale", "zero", "bits", "n", "axis?"], (a) => {
@@ -625,8 +642,14 @@ function attention(a: Args): Val {
         failed = true;
         return s ?? true;
       }
-      const e = a.el.asScalar(r, l.ast.span);
+      const e = a.el.asScalar(r, l.ast.body.span);
       if (!e) failed = true;
+      // the hook's result type is checked here, where the lambda's span is known
+      else if (name === "mask" ? e.dtype !== "bool" : !isFloat(e.dtype)) {
+        a.el.error(Diagnostics.Hook_0_must_return_1_got_2, l.ast.body.span, name, name === "mask" ? "bool" : "a float", e.dtype);
+        failed = true;
+        return s ?? true;
+      }
       return e ?? s ?? true;
     };
     if (name === "score") o.score = (s, vars) => run(s, vars);
@@ -661,6 +684,8 @@ function attention(a: Args): Val {
     const rets: NonNullable<AttentionOptions["returns"]>[number][] = [];
     for (const it of list.items) {
       if (it.kind === "Name" && it.name === "lse") rets.push({ kind: "lse" });
+      else if (it.kind === "Call" && it.callee.kind === "Name" && (it.callee.name === "probs" || it.callee.name === "mass") && it.args.length !== 1)
+        return a.el.error(Diagnostics._0_expects_1_arguments_got_2, it.span, it.callee.name, 1, it.args.length);
       else if (it.kind === "Call" && it.callee.kind === "Name" && (it.callee.name === "probs" || it.callee.name === "mass") && it.args.length === 1) {
         const key = it.callee.name === "probs" ? "rows" : "keys";
         const arg = it.args[0]!;
@@ -670,15 +695,18 @@ function attention(a: Args): Val {
         if (val.k === "list" && key === "rows") {
           const rows: number[] = [];
           for (const x of val.items) {
-            const d = a.el.asInt(x, arg.span);
-            if (d?.value === undefined) return a.el.error(Diagnostics.Compile_time_value_expected_0, arg.span, "row index");
+            const d = a.el.asInt(x, arg.value.span);
+            if (d === undefined) return ERROR;
+            if (d.value === undefined) return a.el.error(Diagnostics.Compile_time_value_expected_0, arg.value.span, "row index");
             rows.push(d.value);
           }
           t = a.el.build(arg.span, () => a.el.g.constant(rows, "i32"));
-        } else t = a.el.asTensor(val, arg.span);
+        } else t = a.el.asTensor(val, arg.value.span);
         if (!t) return ERROR;
+        if (key === "keys" && t.dtype !== "bool") return a.el.error(Diagnostics.Operand_of_0_must_be_1_got_2, arg.value.span, "mass(keys:)", "bool", t.dtype);
+        if (key === "rows" && t.dtype !== "i32" && t.dtype !== "u32") return a.el.error(Diagnostics.Index_must_be_integer_got_0, arg.value.span, t.dtype);
         rets.push(key === "rows" ? { kind: "probs", rows: t } : { kind: "mass", keys: t });
-      } else return a.el.error(Diagnostics.Unknown_attention_return_0, it.span, it.kind === "Name" ? it.name : "expression");
+      } else return a.el.error(Diagnostics.Unknown_attention_return_0, it.span, it.kind === "Name" ? it.name : it.kind === "Call" && it.callee.kind === "Name" ? it.callee.name : "expression");
     }
     o.returns = rets;
   }
@@ -721,10 +749,20 @@ def("iterate", ["n", "init", "step"], (a) => {
         failed = true;
         return state;
       }
-      const ts = items.map((v) => a.el.asTensor(v, step.ast.span));
+      const ts = items.map((v) => a.el.asTensor(v, step.ast.body.span));
       if (ts.some((x) => !x)) {
         failed = true;
         return state;
+      }
+      // the state must keep its type; reported here to name the state and point at the step
+      for (let i = 0; i < ns; i++) {
+        const [was, now] = [state[i]!, ts[i]!];
+        if (was.dtype !== now.dtype || !D.shapeEq(was.shape, now.shape)) {
+          const nm = step.ast.params[i]?.name ?? String(i);
+          a.el.error(Diagnostics.Iterate_state_0_changes_type_1_to_2, step.ast.body.span, nm, `${was.dtype}${shapeToString(was.shape)}`, `${now.dtype}${shapeToString(now.shape)}`);
+          failed = true;
+          return state;
+        }
       }
       return ts as Node[];
     }),
@@ -741,7 +779,7 @@ export const BUILTIN_NAMES: ReadonlySet<string> = new Set(Object.keys(SPECS));
 /** Binds a builtin call's arguments by its parameter list and runs it. */
 export function callBuiltin(el: Elaborator, name: string, call: A.Call, env: Env): Val {
   const spec = SPECS[name]!;
-  if (spec.params.length === 0) return spec.run({ vals: [], spans: [], call, env, el });
+  if (spec.params.length === 0) return spec.run({ vals: [], spans: [], call, env, el, names: [] });
   const params = spec.params.map((p) => ({ name: p.replace("?", "") }));
   const optional = spec.params.map((p) => p.endsWith("?"));
   // hooks are lambdas evaluated lazily; everything else is evaluated by bindArgs
@@ -749,7 +787,7 @@ export function callBuiltin(el: Elaborator, name: string, call: A.Call, env: Env
   if (!vals) return ERROR;
   const spans = params.map((p, i) => call.args.find((x) => x.name?.name === p.name)?.value.span ?? call.args[i]?.value.span ?? call.span);
   if (vals.some((v) => v?.k === "error")) return ERROR;
-  return spec.run({ vals, spans, call, env, el });
+  return spec.run({ vals, spans, call, env, el, names: params.map((p) => p.name) });
 }
 
 export function isBuiltinDType(s: string): s is DType {

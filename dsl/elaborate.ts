@@ -91,14 +91,14 @@ export class Elaborator {
   }
 
   /** Runs a builder call, turning BuildError into a diagnostic at `span`. */
-  build<T>(span: Span, f: () => T): T | undefined {
+  build<T>(span: Span, f: () => T, remap?: (code: number) => Span | undefined): T | undefined {
     const prev = this.g.at;
     this.g.at = span;
     try {
       return f();
     } catch (e) {
       if (e instanceof BuildError) {
-        this.bag.add(e.diag, span, e.args);
+        this.bag.add(e.diag, remap?.(e.diag.code) ?? span, e.args);
         return undefined;
       }
       if (e instanceof RangeError && /division by zero|modulo by zero/.test(e.message)) {
@@ -117,15 +117,25 @@ export class Elaborator {
     this.g = new GraphBuilder(decl.name.name);
     const env = new Env(undefined, scope);
     const errorsBefore = this.bag.items.length;
+    this.enterDecl(decl);
+    try {
+      return this.elaborateGraphBody(decl, env, scope, errorsBefore);
+    } finally {
+      this.lenientStack.pop();
+    }
+  }
+
+  private elaborateGraphBody(decl: A.FnDecl, env: Env, scope: ModuleScope, errorsBefore: number): Graph | undefined {
     for (const f of decl.formals) {
       const t = f.type;
+      // an input that cannot be built is poisoned, so its uses report nothing more
+      const poison = () => {
+        if (!env.hasOwn(f.name.name)) env.set(f.name.name, { kind: "val", val: ERROR, span: f.name.span });
+      };
       if (f.default) this.error(Diagnostics.Value_out_of_range_0_1, f.default.span, "default value", "graph inputs cannot have defaults");
-      if (t.dims === undefined && !isDType(t.dtype.name)) {
-        this.error(Diagnostics.Unknown_dtype_0, t.dtype.span, t.dtype.name);
-        continue;
-      }
       if (!isDType(t.dtype.name)) {
         this.error(Diagnostics.Unknown_dtype_0, t.dtype.span, t.dtype.name);
+        poison();
         continue;
       }
       const shape: Dim[] = [];
@@ -136,17 +146,21 @@ export class Elaborator {
           shape.push(dim(de.name));
           continue;
         }
-        const d = this.evalDim(de, env);
+        const d = this.evalDim(de, env, true);
         if (d === undefined) ok = false;
         else shape.push(d);
       }
-      if (!ok) continue;
+      if (!ok) {
+        poison();
+        continue;
+      }
       if (env.hasOwn(f.name.name) && env.lookup(f.name.name)?.kind === "val" && (env.lookup(f.name.name) as { val: Val }).val.k !== "int") {
         this.error(Diagnostics.Duplicate_name_0, f.name.span, f.name.name);
         continue;
       }
       const node = this.build(f.span, () => this.g.input(f.name.name, t.dtype.name as DType, shape));
       if (node) env.set(f.name.name, { kind: "val", val: { k: "tensor", t: node }, span: f.name.span });
+      else poison();
     }
     const ret = this.evalBody(decl.body, env, decl);
     if (!ret) return undefined;
@@ -157,9 +171,11 @@ export class Elaborator {
   }
 
   /** Checks returned values against the declared types; gives the output tensors. */
-  private checkReturn(decl: A.FnDecl, ret: { vals: Val[]; span: Span }, env: Env): import("../compiler/graph/ops.ts").Node[] | undefined {
+  private checkReturn(decl: A.FnDecl, ret: Returned, env: Env): import("../compiler/graph/ops.ts").Node[] | undefined {
     const outs: import("../compiler/graph/ops.ts").Node[] = [];
-    const vals = ret.vals.length === 1 && ret.vals[0]!.k === "tuple" ? [...(ret.vals[0] as Extract<Val, { k: "tuple" }>).items] : ret.vals;
+    const unpack = ret.vals.length === 1 && ret.vals[0]!.k === "tuple";
+    const vals = unpack ? [...(ret.vals[0] as Extract<Val, { k: "tuple" }>).items] : ret.vals;
+    const spanOf = (i: number): Span => (unpack ? ret.spans[0] : ret.spans[i]) ?? ret.span;
     const declared = decl.ret ?? [];
     if (decl.ret && declared.length !== vals.length) {
       this.error(Diagnostics.Returns_0_values_declared_1, ret.span, vals.length, declared.length);
@@ -167,14 +183,14 @@ export class Elaborator {
     }
     let ok = true;
     vals.forEach((v, i) => {
-      const t = this.asTensor(v, ret.span);
+      const t = this.asTensor(v, spanOf(i));
       if (!t) {
         ok = false;
         return;
       }
       outs.push(t);
       const ty = declared[i];
-      if (ty) ok = this.checkType(t, ty, env, ret.span) && ok;
+      if (ty) ok = this.checkType(t, ty, env, spanOf(i)) && ok;
     });
     return ok ? outs : undefined;
   }
@@ -182,20 +198,21 @@ export class Elaborator {
   /** Checks a tensor against a declared type (dtype and dims); dims must already be bound. */
   private checkType(t: import("../compiler/graph/ops.ts").Node, ty: A.TypeRef, env: Env, span: Span): boolean {
     const dn = ty.dtype.name;
+    const note = [{ message: `The result type '${this.nameOf(ty.span)}' is declared here.`, span: ty.span }];
     if (dn !== "tensor" && !(dn === "float" && isFloat(t.dtype as DType)) && dn !== t.dtype) {
       if (!isDType(dn) && dn !== "float") this.error(Diagnostics.Unknown_dtype_0, ty.dtype.span, dn);
-      else this.error(Diagnostics.Return_dtype_0_declared_1, span, t.dtype, dn);
+      else this.bag.add(Diagnostics.Return_dtype_0_declared_1, span, [t.dtype, dn], note);
       return false;
     }
     if (ty.dims === undefined) return true;
     const dims: Dim[] = [];
     for (const de of ty.dims) {
-      const d = this.evalDim(de, env);
+      const d = this.evalDim(de, env, true);
       if (d === undefined) return false;
       dims.push(d);
     }
     if (!D.shapeEq(dims, t.shape)) {
-      this.error(Diagnostics.Return_shape_0_declared_1, span, shapeToString(t.shape), shapeToString(dims));
+      this.bag.add(Diagnostics.Return_shape_0_declared_1, span, [shapeToString(t.shape), shapeToString(dims)], note);
       return false;
     }
     return true;
@@ -204,19 +221,29 @@ export class Elaborator {
   // ── statements ───────────────────────────────────────────────────────────────────────────
 
   /** Evaluates a block; returns the values of its `return`. */
-  evalBody(block: A.Block, env: Env, owner?: A.FnDecl): { vals: Val[]; span: Span } | undefined {
-    let ret: { vals: Val[]; span: Span } | undefined;
+  evalBody(block: A.Block, env: Env, owner?: A.FnDecl): Returned | undefined {
+    let ret: Returned | undefined;
     for (const s of block.stmts) {
       if (ret) {
         this.error(Diagnostics.Statement_after_return, s.span);
         break;
+      }
+      if (this.hasSyntaxError(s.span, true)) {
+        // debris of a syntax error: skip it, poisoning what it binds or returns
+        if (s.kind === "Return") ret = { vals: s.values.length ? s.values.map(() => ERROR) : [ERROR], span: s.span, spans: s.values.map((v) => v.span) };
+        else if (s.kind === "Let") for (const n of letNames(s.target)) if (!env.hasOwn(n.name)) env.set(n.name, { kind: "val", val: ERROR, span: n.span });
+        continue;
       }
       switch (s.kind) {
         case "Let":
           this.evalLet(s, env);
           break;
         case "Return":
-          ret = { vals: s.values.map((v) => this.evalExpr(v, env)), span: s.span };
+          ret = {
+            vals: s.values.map((v) => (v.kind === "Lambda" ? this.error(Diagnostics.Lambda_only_as_argument, v.span) : this.evalExpr(v, env))),
+            span: s.span,
+            spans: s.values.map((v) => v.span),
+          };
           break;
         case "ExprStmt":
           this.error(Diagnostics.Expression_statement_has_no_effect, s.span);
@@ -224,7 +251,7 @@ export class Elaborator {
       }
     }
     if (!ret) {
-      this.error(Diagnostics.Graph_has_no_return, owner?.name.span ?? block.span, owner?.name.name ?? "lambda");
+      if (!this.lenient.noReturn) this.error(Diagnostics.Graph_has_no_return, owner?.name.span ?? block.span, owner?.name.name ?? "lambda");
       return undefined;
     }
     return ret;
@@ -240,6 +267,11 @@ export class Elaborator {
 
   private evalLet(s: A.Let, env: Env): void {
     const t = s.target;
+    if (s.value.kind === "Lambda") {
+      this.error(Diagnostics.Lambda_only_as_argument, s.value.span);
+      for (const n of letNames(t)) this.define(env, n, ERROR);
+      return;
+    }
     if (t.kind === "NameTarget") {
       this.define(env, t.name, this.evalExpr(s.value, env));
     } else if (t.kind === "TupleTarget") {
@@ -275,7 +307,13 @@ export class Elaborator {
       binds.push(b);
       inner.set(iv.name.name, { kind: "index", ix: b });
     }
-    const v = this.evalExpr(body, inner);
+    this.indexDepth++;
+    let v: Val;
+    try {
+      v = this.evalExpr(body, inner);
+    } finally {
+      this.indexDepth--;
+    }
     if (v.k === "error") return ERROR;
     const e = this.asScalar(v, body.span);
     if (!e) return ERROR;
@@ -311,7 +349,7 @@ export class Elaborator {
       case "Unary":
         return this.unary(e.op, this.evalExpr(e.operand, env), e.span);
       case "Binary":
-        return this.binary(e.op, this.evalExpr(e.left, env), this.evalExpr(e.right, env), e.opSpan, e.span);
+        return this.binary(e.op, this.evalExpr(e.left, env), this.evalExpr(e.right, env), e.opSpan, e.span, e.left.span, e.right.span);
       case "Ternary":
         return this.evalTernary(e, env);
       case "Call":
@@ -336,8 +374,8 @@ export class Elaborator {
     }
   }
 
-  tensor(span: Span, f: () => import("../compiler/graph/ops.ts").Node): Val {
-    const t = this.build(span, f);
+  tensor(span: Span, f: () => import("../compiler/graph/ops.ts").Node, remap?: (code: number) => Span | undefined): Val {
+    const t = this.build(span, f, remap);
     return t ? { k: "tensor", t } : ERROR;
   }
 
@@ -357,6 +395,8 @@ export class Elaborator {
     if (BUILTIN_NAMES.has(e.name)) return { k: "builtin", name: e.name };
     if (isDType(e.name)) return { k: "dtype", dt: e.name };
     if (e.name === "None") return { k: "none" };
+    if (this.lenient.names) return ERROR;
+    if (this.inType > 0) return this.error(Diagnostics.Dim_0_not_bound, e.span, e.name);
     return this.error(Diagnostics.Cannot_find_name_0, e.span, e.name);
   }
 
@@ -371,11 +411,13 @@ export class Elaborator {
       const sc = this.asScalar(c, e.cond.span);
       const [sa, sb] = [this.scalarOperand(a, e.whenTrue.span, this.operandDType(b)), this.scalarOperand(b, e.whenFalse.span, this.operandDType(a))];
       if (!sc || sa === undefined || sb === undefined) return ERROR;
+      if (sc.dtype !== "bool") return this.error(Diagnostics.Condition_must_be_bool_got_0, e.cond.span, sc.dtype);
       const r = this.build(e.span, () => sSelect(sc, sa, sb));
       return r ? { k: "scalar", e: r } : ERROR;
     }
     const tc = this.asTensor(c, e.cond.span);
     if (!tc) return ERROR;
+    if (tc.dtype !== "bool") return this.error(Diagnostics.Condition_must_be_bool_got_0, e.cond.span, tc.dtype);
     const [la, lb] = [this.tensorLike(a, e.whenTrue.span, this.operandDType(b)), this.tensorLike(b, e.whenFalse.span, this.operandDType(a))];
     if (la === undefined || lb === undefined) return ERROR;
     return this.tensor(e.span, () => this.g.where(tc, la, lb));
@@ -388,7 +430,7 @@ export class Elaborator {
     switch (v.k) {
       case "tensor":
         if (v.t.dtype === "tuple") {
-          this.error(Diagnostics.Name_0_is_a_1_not_a_tensor, span, "value", "tuple");
+          this.error(Diagnostics.Name_0_is_a_1_not_a_tensor, span, this.nameOf(span), "tuple");
           return undefined;
         }
         return v.t;
@@ -404,7 +446,7 @@ export class Elaborator {
         this.error(Diagnostics.Value_out_of_range_0_1, span, "an index-notation value", "it can only be used inside an index-notation body");
         return undefined;
       default:
-        this.error(Diagnostics.Name_0_is_a_1_not_a_tensor, span, "value", describe(v));
+        this.error(Diagnostics.Name_0_is_a_1_not_a_tensor, span, this.nameOf(span), noun(v));
         return undefined;
     }
   }
@@ -447,12 +489,12 @@ export class Elaborator {
         return toExpr(v.v);
       case "tensor":
         if (v.t.dtype !== "tuple" && v.t.shape.length === 0) return sLoad(v.t, []);
-        this.error(Diagnostics.Tensor_0_used_without_indices, span, "value", v.t.shape.length);
+        this.error(Diagnostics.Tensor_0_used_without_indices, span, this.nameOf(span), v.t.shape.length);
         return undefined;
       case "error":
         return undefined;
       default:
-        this.error(Diagnostics.Name_0_is_a_1_not_a_tensor, span, "value", describe(v));
+        this.error(Diagnostics.Name_0_is_a_1_not_a_tensor, span, this.nameOf(span), noun(v));
         return undefined;
     }
   }
@@ -466,8 +508,15 @@ export class Elaborator {
     return undefined;
   }
 
-  evalDim(e: A.Expr, env: Env): Dim | undefined {
-    const v = this.evalExpr(e, env);
+  /** A dim expression; in a type (`inType`), names that do not resolve are unbound dims. */
+  evalDim(e: A.Expr, env: Env, inType = false): Dim | undefined {
+    if (inType) this.inType++;
+    let v: Val;
+    try {
+      v = this.evalExpr(e, env);
+    } finally {
+      if (inType) this.inType--;
+    }
     const d = this.asInt(v, e.span);
     if (d?.value !== undefined && d.value < 0) {
       this.error(Diagnostics.Dim_must_be_nonnegative_0, e.span, d.value);
@@ -504,10 +553,10 @@ export class Elaborator {
     return this.error(Diagnostics.Operand_of_0_must_be_1_got_2, span, op, op === "-" ? "a number or tensor" : "a bool", describe(v));
   }
 
-  binary(op: A.BinaryOp, a: Val, b: Val, opSpan: Span, span: Span): Val {
+  binary(op: A.BinaryOp, a: Val, b: Val, opSpan: Span, span: Span, aSpan: Span = span, bSpan: Span = span): Val {
     if (a.k === "error" || b.k === "error") return ERROR;
     if (op === "@") {
-      const [x, y] = [this.asTensor(a, span), this.asTensor(b, span)];
+      const [x, y] = [this.asTensor(a, aSpan), this.asTensor(b, bSpan)];
       if (!x || !y) return ERROR;
       return this.tensor(opSpan, () => this.g.matmul(x, y));
     }
@@ -516,12 +565,12 @@ export class Elaborator {
     const folded = this.fold(fn, a, b, span);
     if (folded) return folded;
     if (a.k === "scalar" || b.k === "scalar") {
-      const [x, y] = [this.scalarOperand(a, span, this.operandDType(b)), this.scalarOperand(b, span, this.operandDType(a))];
+      const [x, y] = [this.scalarOperand(a, aSpan, this.operandDType(b)), this.scalarOperand(b, bSpan, this.operandDType(a))];
       if (x === undefined || y === undefined) return ERROR;
       const r = this.build(opSpan, () => sBinary(fn, x, y));
       return r ? { k: "scalar", e: r } : ERROR;
     }
-    const [x, y] = [this.tensorLike(a, span, this.operandDType(b)), this.tensorLike(b, span, this.operandDType(a))];
+    const [x, y] = [this.tensorLike(a, aSpan, this.operandDType(b)), this.tensorLike(b, bSpan, this.operandDType(a))];
     if (x === undefined || y === undefined) return ERROR;
     return this.tensor(opSpan, () => this.g.binary(fn, x, y));
   }
@@ -574,7 +623,13 @@ export class Elaborator {
     const t = this.asTensor(target, e.target.span);
     if (!t) return ERROR;
     // Evaluate plain subscripts; a subscript mentioning an index variable makes this a load.
-    const subs: (Val | A.Slice | A.Ellipsis)[] = e.subscripts.map((s) => (s.kind === "Slice" || s.kind === "Ellipsis" ? s : this.evalExpr(s, env)));
+    const subs: (Val | A.Slice | A.Ellipsis)[] = e.subscripts.map((s) => {
+      if (s.kind === "Slice" || s.kind === "Ellipsis") return s;
+      // inside index notation, a bare unknown subscript is an index variable nobody bound
+      if (s.kind === "Name" && this.indexDepth > 0 && !this.resolves(s.name, env))
+        return this.lenient.names ? ERROR : this.error(Diagnostics.Index_variable_0_not_bound, s.span, s.name);
+      return this.evalExpr(s, env);
+    });
     if (subs.some((s) => "k" in s && s.k === "error")) return ERROR;
     const isLoad = subs.some((s) => "k" in s && s.k === "scalar");
     if (isLoad) {
@@ -678,8 +733,15 @@ export class Elaborator {
       binds.push(b);
       inner.set(iv.name.name, { kind: "index", ix: b });
     }
-    const cond = e.cond ? this.evalExpr(e.cond, inner) : undefined;
-    const body = this.evalExpr(e.body, inner);
+    this.indexDepth++;
+    let cond: Val | undefined;
+    let body: Val;
+    try {
+      cond = e.cond ? this.evalExpr(e.cond, inner) : undefined;
+      body = this.evalExpr(e.body, inner);
+    } finally {
+      this.indexDepth--;
+    }
     if (body.k === "error" || cond?.k === "error") return ERROR;
     const be = this.asScalar(body, e.body.span);
     const ce = cond ? this.asScalar(cond, e.cond!.span) : undefined;
@@ -710,6 +772,8 @@ export class Elaborator {
   // ── calls ────────────────────────────────────────────────────────────────────────────────
 
   private evalCall(e: A.Call, env: Env): Val {
+    if (e.callee.kind === "Name" && !this.resolves(e.callee.name, env))
+      return this.lenient.names ? ERROR : this.error(Diagnostics.Unknown_function_0, e.callee.span, e.callee.name);
     const callee = this.evalExpr(e.callee, env);
     if (callee.k === "error") return ERROR;
     if (callee.k === "builtin") {
@@ -748,10 +812,13 @@ export class Elaborator {
     });
     if (!ok) return ERROR;
     this.inlineStack.push(decl);
+    this.enterDecl(decl);
     try {
       const ret = this.evalBody(decl.body, fenv, decl);
       if (!ret) return ERROR;
-      const vals = ret.vals;
+      // `return (a, b)` against a declared (T1, T2) is the same as `return a, b` (as for graphs)
+      const one = ret.vals.length === 1 ? ret.vals[0]! : undefined;
+      const vals = decl.ret && decl.ret.length !== 1 && one?.k === "tuple" ? [...one.items] : ret.vals;
       if (decl.ret) {
         if (decl.ret.length !== vals.length) return this.error(Diagnostics.Returns_0_values_declared_1, ret.span, vals.length, decl.ret.length);
         for (let i = 0; i < vals.length; i++) {
@@ -759,13 +826,15 @@ export class Elaborator {
           if (v.k === "error") return ERROR;
           const ty = decl.ret[i]!;
           if (["int", "float", "bool"].includes(ty.dtype.name) && ty.dims === undefined) continue;
-          const t = this.asTensor(v, ret.span);
-          if (!t || !this.checkType(t, ty, fenv, ret.span)) return ERROR;
+          const vs = (vals === ret.vals ? ret.spans[i] : ret.spans[0]) ?? ret.span;
+          const t = this.asTensor(v, vs);
+          if (!t || !this.checkType(t, ty, fenv, vs)) return ERROR;
         }
       }
-      return vals.length === 1 ? vals[0]! : { k: "tuple", items: vals };
+      return one ?? { k: "tuple", items: vals };
     } finally {
       this.inlineStack.pop();
+      this.lenientStack.pop();
     }
   }
 
@@ -807,7 +876,7 @@ export class Elaborator {
           fenv.set(de.name, { kind: "val", val: { k: "int", d: actual }, span: de.span });
           continue;
         }
-        const want = this.evalDim(de, fenv);
+        const want = this.evalDim(de, fenv, true);
         if (want === undefined) return undefined;
         if (want !== actual)
           return void this.bag.add(Diagnostics.Dim_0_inconsistent_1_vs_2, span, [A_toString(de), actual.toString(), want.toString()], [
@@ -902,9 +971,25 @@ export class Elaborator {
       if (b.name === "score") env.set(p.name, { kind: "val", val: { k: "scalar", e: b.e }, span: p.span });
       else env.set(p.name, { kind: "index", ix: { v: b.v, name: p.name, explicit: b.extent, inferred: undefined, span: p.span } });
     });
-    return this.evalLambdaBody(l.ast, env) ?? ERROR;
+    this.indexDepth++;
+    try {
+      return this.evalLambdaBody(l.ast, env) ?? ERROR;
+    } finally {
+      this.indexDepth--;
+    }
   }
 }
+
+/** What a `return` gave: the values, the statement's span and each value's span. */
+type Returned = { vals: Val[]; span: Span; spans: Span[] };
+
+/** The names a `let` target binds. */
+function letNames(t: A.Target): A.Ident[] {
+  return t.kind === "TupleTarget" ? [...t.names] : [t.name];
+}
+
+/** describe() without its article, for messages that supply one ("'x' is a {1}"). */
+const noun = (v: Val): string => describe(v).replace(/^(a|an|the) /, "");
 
 const A_toString = (e: A.Expr): string => {
   switch (e.kind) {

@@ -54,6 +54,7 @@ export class ModuleLoader {
     const file = new SourceFile(path, text);
     const { module, diagnostics } = parse(file);
     diagnostics.forEach((d) => this.bag.push(d));
+    this.el.noteSyntaxErrors(file, module, diagnostics);
     const scope: ModuleScope = { path, params: new Map(), fns: new Map(), imports: new Map() };
     const loaded: LoadedModule = { file, ast: module, scope };
     this.cache.set(path, loaded);
