@@ -154,7 +154,8 @@ export class Elaborator {
         poison();
         continue;
       }
-      if (env.hasOwn(f.name.name) && env.lookup(f.name.name)?.kind === "val" && (env.lookup(f.name.name) as { val: Val }).val.k !== "int") {
+      // a second input of that name, or a dim of that name (`graph g(N: f32[N])`): one block, one meaning
+      if (env.hasOwn(f.name.name)) {
         this.error(Diagnostics.Duplicate_name_0, f.name.span, f.name.name);
         continue;
       }
