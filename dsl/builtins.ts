@@ -426,31 +426,12 @@ def("unregions", ["x", "sh", "sw", "h", "w"], (a) => {
 });
 def("split_heads", ["x", "heads"], (a) => {
   const x = tensor(a, 0);
-  const h = int(a, 1);
-  if (!x || !h) return ERROR;
-  return T(a, () => {
-    const g = a.el.g;
-    const r = x.shape.length;
-    if (r < 2) throw new BuildError(Diagnostics.Rank_0_expected_got_1, ["at least 2", r, shapeToString(x.shape)]);
-    const C = x.shape[r - 1]!;
-    const d = D.div(C, h);
-    if (D.mul(d, h) !== C) throw new BuildError(Diagnostics.Head_count_0_does_not_divide_1, [h.toString(), C.toString()]);
-    const y = g.reshape(x, [...x.shape.slice(0, -1), h, d]);
-    const perm = [...Array(r - 2).keys(), r - 1, r - 2, r];
-    return g.permute(y, perm);
-  });
+  const h = constInt(a, 1, "heads");
+  return x && h !== undefined ? T(a, () => a.el.g.splitHeads(x, h)) : ERROR;
 });
 def("merge_heads", ["x"], (a) => {
   const x = tensor(a, 0);
-  if (!x) return ERROR;
-  return T(a, () => {
-    const g = a.el.g;
-    const r = x.shape.length;
-    if (r < 3) throw new BuildError(Diagnostics.Rank_0_expected_got_1, ["at least 3", r, shapeToString(x.shape)]);
-    const perm = [...Array(r - 3).keys(), r - 2, r - 3, r - 1];
-    const y = g.permute(x, perm);
-    return g.reshape(y, [...y.shape.slice(0, -2), D.mul(x.shape[r - 3]!, x.shape[r - 1]!)]);
-  });
+  return x ? T(a, () => a.el.g.mergeHeads(x)) : ERROR;
 });
 
 // ── constructors ───────────────────────────────────────────────────────────────────────────

@@ -9,7 +9,7 @@ import * as D from "./dim.ts";
 import { dim, shapeToString, type Dim, type DimLike } from "./dim.ts";
 import { isFloat, isInt, type DType } from "./dtype.ts";
 import { BuildError } from "./errors.ts";
-import { GraphContext, type Graph } from "./node.ts";
+import { GraphContext, type DivisibilityRequirement, type Graph } from "./node.ts";
 import type { AttnReturn, BinaryFn, GOp, Node, OpArgs, ReduceFn, TensorType, UnaryFn } from "./ops.ts";
 import { binaryType, freshVar, sCast, sReduceWith, toExpr, type Scalar } from "./scalar.ts";
 import type { SExpr, SVar } from "./expr.ts";
@@ -39,6 +39,7 @@ export class GraphBuilder {
   at: unknown = undefined;
   private readonly inputs: Node<"input">[] = [];
   private loopCounter = 0;
+  private readonly requires: DivisibilityRequirement[] = [];
 
   constructor(readonly name = "main") {}
 
@@ -306,13 +307,40 @@ export class GraphBuilder {
     this.check(x);
     if (x.shape.length !== 4) throw new BuildError(Diagnostics.Rank_0_expected_got_1, [4, x.shape.length, shapeToString(x.shape)]);
     const [B, H, W, C] = x.shape as [Dim, Dim, Dim, Dim];
-    // A constant remainder is an error now; a symbolic one is checked when dims are bound.
-    for (const [d, s] of [[H, sh], [W, sw]] as const) {
-      const rem = D.mod(d, s).value;
-      if (rem !== undefined && rem !== 0) throw new BuildError(Diagnostics.Dim_0_not_divisible_by_1, [d.toString(), s]);
-    }
-    const shape = [B, dim(sh * sw), D.mul(D.div(H, sh), D.div(W, sw)), C];
+    const shape = [B, dim(sh * sw), D.mul(this.divExact(H, sh, "regions"), this.divExact(W, sw, "regions")), C];
     return this.mk("regions", { dtype: x.dtype as DType, shape }, [x], { sh, sw });
+  }
+
+  /**
+   * d / k assumed exact: a constant remainder is an error now; a symbolic one becomes a
+   * requirement checked when dims are bound (the interpreter and runtimes report it).
+   */
+  divExact(d: Dim, k: number, what: string): Dim {
+    const rem = D.mod(d, k).value;
+    if (rem !== undefined && rem !== 0) throw new BuildError(Diagnostics.Dim_0_not_divisible_by_1, [d.toString(), k]);
+    if (rem === undefined && !this.requires.some((r) => r.dim === d && r.divisor === k)) this.requires.push({ dim: d, divisor: k, what, origin: this.at });
+    return D.exactDiv(d, k);
+  }
+
+  /** [..., N, C] → [..., h, N, C/h] (heads split off the channel axis; h must divide C). */
+  splitHeads(x: Tensor, h: number): Tensor {
+    this.check(x);
+    const r = x.shape.length;
+    if (r < 2) throw new BuildError(Diagnostics.Rank_0_expected_got_1, ["at least 2", r, shapeToString(x.shape)]);
+    if (!Number.isInteger(h) || h <= 0) throw new BuildError(Diagnostics.Value_out_of_range_0_1, ["heads", String(h)]);
+    const C = x.shape[r - 1]!;
+    const d = this.divExact(C, h, "split_heads");
+    const y = this.reshape(x, [...x.shape.slice(0, -1), h, d]);
+    return this.permute(y, [...Array(r - 2).keys(), r - 1, r - 2, r]);
+  }
+
+  /** [..., h, N, d] → [..., N, h*d]. */
+  mergeHeads(x: Tensor): Tensor {
+    this.check(x);
+    const r = x.shape.length;
+    if (r < 3) throw new BuildError(Diagnostics.Rank_0_expected_got_1, ["at least 3", r, shapeToString(x.shape)]);
+    const y = this.permute(x, [...Array(r - 3).keys(), r - 2, r - 3, r - 1]);
+    return this.reshape(y, [...y.shape.slice(0, -2), D.mul(x.shape[r - 3]!, x.shape[r - 1]!)]);
   }
 
   unregions(x: Tensor, sh: number, sw: number, H: DimLike, W: DimLike): Tensor {
@@ -321,7 +349,7 @@ export class GraphBuilder {
     const [B, R, T, C] = x.shape as [Dim, Dim, Dim, Dim];
     const h = dim(H);
     const w = dim(W);
-    if (R !== dim(sh * sw) || T !== D.mul(D.div(h, sh), D.div(w, sw)))
+    if (R !== dim(sh * sw) || T !== D.mul(this.divExact(h, sh, "unregions"), this.divExact(w, sw, "unregions")))
       throw new BuildError(Diagnostics.Shapes_0_and_1_cannot_broadcast, [shapeToString(x.shape), shapeToString([B, dim(sh * sw), D.mul(D.div(h, sh), D.div(w, sw)), C])]);
     return this.mk("unregions", { dtype: x.dtype as DType, shape: [B, h, w, C] }, [x], { sh, sw });
   }
@@ -729,6 +757,7 @@ export class GraphBuilder {
       outputs: [...outputs],
       outputNames: names ? [...names] : outputs.map((_, i) => (outputs.length === 1 ? "out" : `out${i}`)),
       cx: this.cx,
+      requires: [...this.requires],
     };
   }
 }

@@ -17,6 +17,8 @@ type Terms = ReadonlyMap<string, number>;
 
 const atoms = new Map<string, Atom>();
 const dims = new Map<string, Dim>();
+/** Keys of `div(X, k)` atoms (constant k > 0) assumed exact: k * (X / k) simplifies to X. */
+const exactDivs = new Set<string>();
 
 export class Dim {
   private constructor(
@@ -27,6 +29,10 @@ export class Dim {
   /** @internal */
   static make(terms: Map<string, number>): Dim {
     for (const [k, v] of terms) if (v === 0) terms.delete(k);
+    if (exactDivs.size) {
+      const r = cancelExact(terms);
+      if (r) return r;
+    }
     const keys = [...terms.keys()].sort(monoCompare);
     const key = keys.length === 0 ? "0" : keys.map((k) => `${terms.get(k)}${k === "" ? "" : "·" + k}`).join("+");
     let d = dims.get(key);
@@ -152,11 +158,89 @@ export function div(a: DimLike, b: DimLike): Dim {
     return Dim.make(new Map([...x.terms].map(([k, v]) => [k, v / yv])));
   }
   if (x.key === y.key) return dim(1);
+  const q = divideMonomial(x, y);
+  if (q) return q;
   return atomDim(opAtom("div", x, y));
+}
+
+/** x / y when y is one term c·m and every term of x is a multiple of it; else undefined. */
+function divideMonomial(x: Dim, y: Dim, scaled = false): Dim | undefined {
+  if (y.terms.size !== 1) return undefined;
+  const [[ym, yc]] = [...y.terms] as [[string, number]];
+  if (ym === "" || yc === 0) return undefined;
+  const yAtoms = splitMono(ym);
+  if (!scaled) {
+    // y = Π (X_i / k_i) with exact divisions: compare x·Πk with Π X_i instead
+    const K = yAtoms.reduce((p, a) => (exactDivs.has(a) ? p * (atoms.get(a) as { b: Dim }).b.value! : p), 1);
+    if (K > 1) {
+      const q = divideMonomial(mul(x, K), mul(y, K), true);
+      if (q) return q;
+    }
+  }
+  const out = new Map<string, number>();
+  for (const [mono, coef] of x.terms) {
+    if (coef % yc !== 0) return undefined;
+    const rest = mono === "" ? [] : splitMono(mono);
+    for (const a of yAtoms) {
+      const i = rest.indexOf(a);
+      if (i < 0) return undefined;
+      rest.splice(i, 1);
+    }
+    const k = rest.join("*");
+    out.set(k, (out.get(k) ?? 0) + coef / yc);
+  }
+  return Dim.make(out);
+}
+
+/**
+ * Division assumed exact (the caller records a run-time check that k divides a): k * (a / k)
+ * then simplifies to a, so shapes like [h, C / h] reshape back to [C]. k must be a positive constant.
+ */
+export function exactDiv(a: DimLike, k: number): Dim {
+  if (!Number.isInteger(k) || k <= 0) throw new RangeError(`exact division by ${k}`);
+  const d = div(a, k);
+  if (d.terms.size === 1) {
+    const [[mono, coef]] = [...d.terms] as [[string, number]];
+    const at = coef === 1 && mono !== "" ? atoms.get(mono) : undefined;
+    if (at && at.kind === "div" && at.b.value === k && at.a === dim(a)) exactDivs.add(at.key);
+  }
+  return d;
+}
+
+/** Rewrites terms c·(X/k)·rest with k | c into (c/k)·X·rest for exact divisions; undefined if none apply. */
+function cancelExact(terms: Map<string, number>): Dim | undefined {
+  let hit = false;
+  for (const [mono, coef] of terms) {
+    if (mono === "") continue;
+    for (const ak of splitMono(mono)) {
+      const at = exactDivs.has(ak) ? atoms.get(ak) : undefined;
+      if (at && at.kind === "div" && coef % at.b.value! === 0) hit = true;
+    }
+  }
+  if (!hit) return undefined;
+  let acc = dim(0);
+  for (const [mono, coef] of terms) {
+    const parts = mono === "" ? [] : splitMono(mono);
+    const i = parts.findIndex((ak) => {
+      const at = exactDivs.has(ak) ? atoms.get(ak) : undefined;
+      return at !== undefined && at.kind === "div" && coef % at.b.value! === 0;
+    });
+    if (i < 0) {
+      acc = add(acc, Dim.make(new Map([[mono, coef]])));
+      continue;
+    }
+    const at = atoms.get(parts[i]!) as { a: Dim; b: Dim };
+    const rest = parts.filter((_, j) => j !== i);
+    let term = mul(at.a, coef / at.b.value!);
+    for (const r of rest) term = mul(term, Dim.make(new Map([[r, 1]])));
+    acc = add(acc, term);
+  }
+  return acc;
 }
 
 /** Ceiling division: ceil(a / b) = floor((a + b - 1) / b) for positive b. */
 export function ceilDiv(a: DimLike, b: DimLike): Dim {
+  if (mod(a, b).value === 0) return div(a, b);
   return div(add(a, sub(b, 1)), b);
 }
 
@@ -169,6 +253,7 @@ export function mod(a: DimLike, b: DimLike): Dim {
   if (xv !== undefined && yv !== undefined) return dim(floorMod(xv, yv));
   if (yv !== undefined && [...x.terms.values()].every((c) => c % yv === 0)) return dim(0);
   if (x.key === y.key) return dim(0);
+  if (divideMonomial(x, y)) return dim(0);
   return atomDim(opAtom("mod", x, y));
 }
 

@@ -16,7 +16,7 @@
  *   iteration of L, in a memo table private to that iteration, so nothing loop-dependent leaks
  *   from one iteration to the next. Nested loops nest these tables.
  */
-import { asVar, evalDim, type Dim } from "./dim.ts";
+import { asVar, dimVars, evalDim, type Dim } from "./dim.ts";
 import type { DType } from "./dtype.ts";
 import { toposort, type Graph } from "./node.ts";
 import type { Node, OpArgs } from "./ops.ts";
@@ -81,6 +81,7 @@ const NO_LOOPS: ReadonlySet<number> = new Set();
 
 export function interpret(graph: Graph, inputs: Record<string, HostTensor>, opts: InterpOptions = {}): InterpResult {
   const { env, inputs: given } = bindDims(graph, inputs, opts.dims ?? {});
+  checkRequires(graph, env);
   const dimOf = makeDimEval(env);
   const errors = new Map<Node, string>();
   const frames: Frame[] = [];
@@ -298,6 +299,31 @@ function evalCompute(node: Node<"compute">, srcs: readonly HostTensor[], shape: 
 }
 
 /** Binds dim variables from the inputs (see the module comment) and validates the inputs. */
+/**
+ * Sizes for the dim variables of a graph's inputs that `given` leaves open: `fallback`, raised to
+ * a multiple of any divisor the graph requires of a variable (e.g. heads dividing C).
+ */
+export function defaultDims(graph: Graph, given: Record<string, number>, fallback = 8): Record<string, number> {
+  const dims = { ...given };
+  const open = new Set<string>();
+  for (const inp of graph.inputs) for (const d of inp.shape) for (const v of dimVars(d)) if (dims[v] === undefined) open.add(v);
+  for (const v of open) {
+    let x = fallback;
+    for (const r of graph.requires ?? []) if (asVar(r.dim) === v) x = Math.ceil(x / r.divisor) * r.divisor;
+    dims[v] = x;
+  }
+  return dims;
+}
+
+/** The divisibility the graph's shapes assume (split_heads, regions) must hold for the bound dims. */
+export function checkRequires(graph: Graph, env: ReadonlyMap<string, number> | Record<string, number>): void {
+  for (const r of graph.requires ?? []) {
+    const v = evalDim(r.dim, env);
+    if (v !== undefined && v % r.divisor !== 0)
+      throw new InterpError(`${r.what} needs ${r.dim.toString()} = ${v} to be divisible by ${r.divisor}`);
+  }
+}
+
 function bindDims(graph: Graph, inputs: Record<string, HostTensor>, given: Record<string, number>): { env: Map<string, number>; inputs: Map<string, HostTensor> } {
   const env = new Map<string, number>();
   const from = new Map<string, string>();

@@ -66,6 +66,16 @@ export interface Graph {
   readonly outputs: readonly Node[];
   readonly outputNames: readonly string[];
   readonly cx: GraphContext;
+  /** Divisibility the graph's shapes assume (e.g. heads dividing the width); checked when dims are bound. */
+  readonly requires?: readonly DivisibilityRequirement[];
+}
+
+export interface DivisibilityRequirement {
+  readonly dim: Dim;
+  readonly divisor: number;
+  /** What needs it, for the message (e.g. "split_heads"). */
+  readonly what: string;
+  readonly origin?: unknown;
 }
 
 /** Children of a node for traversal: its src plus, for iterate, the body results. */
