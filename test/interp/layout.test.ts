@@ -93,6 +93,6 @@ describe("layout ops", () => {
     const reg = (h: number) => run((b) => b.regions(b.input("x", "f32", [1, "H", 2, 1]), 2, 1), { x: f32([1, h, 2, 1], seq(2 * h)) });
     // H = 4: regions (ry 0) = rows 0..1, (ry 1) = rows 2..3, one column region
     expect(vals(reg(4).outputs[0]!)).toEqual(seq(8));
-    expect(() => reg(3)).toThrow(/not divisible into 2x1 regions/);
+    expect(() => reg(3)).toThrow(/regions needs H = 3 to be divisible by 2/);
   });
 });
