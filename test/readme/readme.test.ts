@@ -1,5 +1,5 @@
 /** The README's examples are real: the attn tour compiles and runs, the API snippet runs as written. */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileSource } from "../../compiler/compile.ts";
@@ -30,7 +30,11 @@ describe("README", () => {
     const logs: unknown[][] = [];
     writeFileSync(file, ts.replaceAll("console.log(", "globalThis.__log("));
     (globalThis as { __log?: (...a: unknown[]) => void }).__log = (...a) => logs.push(a);
-    await import(file);
+    try {
+      await import(file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(logs.at(-1)).toEqual([true, true]);
   });
 });
