@@ -205,9 +205,10 @@ export class Elaborator {
       else this.bag.add(Diagnostics.Return_dtype_0_declared_1, span, [t.dtype, dn], note);
       return false;
     }
-    if (ty.dims === undefined) return true;
+    // `f32` without brackets is a scalar tensor (f32[]); `tensor` and `float` leave the shape open
+    if (ty.dims === undefined && !isDType(dn)) return true;
     const dims: Dim[] = [];
-    for (const de of ty.dims) {
+    for (const de of ty.dims ?? []) {
       const d = this.evalDim(de, env, true);
       if (d === undefined) return false;
       dims.push(d);
@@ -867,6 +868,8 @@ export class Elaborator {
       if (!isDType(dn) && dn !== "float") return void this.error(Diagnostics.Unknown_dtype_0, f.type.dtype.span, dn);
       return void this.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, span, f.name.name, fname, `${dn}${f.type.dims ? `[${f.type.dims.map(A_toString).join(", ")}]` : ""}`, describe(v));
     }
+    if (!f.type.dims && isDType(dn) && t.shape.length !== 0)
+      return void this.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, span, f.name.name, fname, `${dn}[] (a scalar)`, describe(v));
     if (f.type.dims) {
       if (f.type.dims.length !== t.shape.length)
         return void this.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, span, f.name.name, fname, `rank ${f.type.dims.length} [${f.type.dims.map(A_toString).join(", ")}]`, describe(v));
