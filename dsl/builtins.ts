@@ -132,7 +132,7 @@ const ERROR_ARG: Record<number, readonly string[]> = {
   [Diagnostics.K_0_exceeds_dim_1.code]: ["k"],
   [Diagnostics.Head_count_0_does_not_divide_1.code]: ["heads"],
   [Diagnostics.Reshape_0_to_1_changes_size.code]: ["shape"],
-  [Diagnostics.Dim_0_not_divisible_by_1.code]: ["parts"],
+  [Diagnostics.Dim_0_not_divisible_by_1.code]: ["parts", "heads"],
 };
 const argSpan = (a: Args) => (code: number): Span | undefined => {
   for (const n of ERROR_ARG[code] ?? []) {

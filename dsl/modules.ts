@@ -31,7 +31,14 @@ export interface ModuleHost {
 }
 
 export const fsHost: ModuleHost = {
-  read: (p) => (existsSync(p) ? readFileSync(p, "utf8") : undefined),
+  read: (p) => {
+    if (!existsSync(p)) return undefined;
+    try {
+      return readFileSync(p, "utf8");
+    } catch {
+      return undefined; // a directory or an unreadable file: reported as a module that cannot be found
+    }
+  },
 };
 
 export class ModuleLoader {

@@ -16,8 +16,41 @@ export class UserError extends Error {
   constructor(
     readonly diag: Message,
     readonly args: unknown[],
+    /** An extra line printed under the message (e.g. the file that was looked for). */
+    readonly note?: string,
   ) {
     super(formatMessage(diag, args));
+  }
+}
+
+/** A file-system error on a path the user gave (a directory that is a file, no permission…). */
+export class IoError extends Error {
+  constructor(
+    readonly what: "read" | "write",
+    readonly path: string,
+    readonly error: unknown,
+  ) {
+    super(`cannot ${what} '${path}': ${ioReason(error)}`);
+  }
+}
+
+/** The reason of a Node fs error without its errno prefix and syscall suffix. */
+export function ioReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === "string" && typeof err.message === "string") {
+    const m = /^[A-Z]+: ([^,]+)/.exec(err.message);
+    return m ? m[1]! : err.message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Runs a file-system operation on a user path, turning its failure into an IoError. */
+export function io<T>(what: "read" | "write", path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e && typeof (e as NodeJS.ErrnoException).code === "string") throw new IoError(what, path, e);
+    throw e;
   }
 }
 
@@ -39,27 +72,40 @@ export async function main(argv: readonly string[], out = process.stdout, err = 
       report(cli, [diag(Diagnostics.Cannot_read_0_1, [path, "no such file"])], out, err);
       return 1;
     }
-    const text = readFileSync(path, "utf8");
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      report(cli, [diag(Diagnostics.Cannot_read_0_1, [path, ioReason(e)])], out, err);
+      return 1;
+    }
     stage = "compile";
     const res = compileSource(path, text, { defines: cli.defines, graph: cli.graph });
     if (res.internalError) return internal(res.internalError.stage, res.internalError.error, err);
-    report(cli, res.diagnostics, out, err);
+    // with --json, a successful compile or run prints one object holding the diagnostics (warnings) too
+    const merged = cli.json && res.ok && cli.command !== "check";
+    if (!merged) report(cli, res.diagnostics, out, err);
     if (!res.ok) return 1;
+    const diagJson = res.diagnostics.map(diagnosticToJson);
     stage = cli.command;
     switch (cli.command) {
       case "check":
         if (!cli.json) out.write(`${path}: ok (${res.graphs.length} graph${res.graphs.length === 1 ? "" : "s"}: ${res.graphs.map((g) => g.name).join(", ") || "none"})\n`);
         return 0;
       case "compile":
-        return emit(cli, res, text, out);
+        return emit(cli, res, out, diagJson);
       case "run": {
         const graph = pickGraph(res, cli.graph);
-        return await runInterp(graph, cli, out, err);
+        return await runInterp(graph, cli, out, err, diagJson);
       }
     }
   } catch (e) {
     if (e instanceof UserError) {
-      err.write(`error ${codeString(e.diag.code)}: ${e.message}\n`);
+      err.write(`error ${codeString(e.diag.code)}: ${e.message}\n${e.note ? `  ${e.note}\n` : ""}`);
+      return 1;
+    }
+    if (e instanceof IoError) {
+      err.write(`attnc: ${e.message}\n`);
       return 1;
     }
     return internal(stage, e, err);
@@ -94,17 +140,19 @@ export function pickGraph(res: CompileResult, name: string | undefined): Graph {
   return g;
 }
 
-function emit(cli: Extract<Cli, { command: "compile" }>, res: CompileResult, _text: string, out: NodeJS.WritableStream): number {
+function emit(cli: Extract<Cli, { command: "compile" }>, res: CompileResult, out: NodeJS.WritableStream, diagnostics: object[]): number {
   const what = cli.emit ?? "graph";
   const files: [string, string][] = [];
   if (what === "ast") files.push(["module.ast.json", JSON.stringify(res.module, astReplacer, 2) + "\n"]);
   else for (const g of res.graphs) files.push([`${g.name}.graph.txt`, printGraph(g)]);
   if (cli.outDir) {
     const dir = resolve(cli.outDir);
-    mkdirSync(dir, { recursive: true });
-    for (const [name, body] of files) writeFileSync(join(dir, name), body);
-    if (!cli.json) out.write(`wrote ${files.map(([n]) => join(cli.outDir!, n)).join(", ")}\n`);
-  } else for (const [, body] of files) out.write(body);
+    io("write", cli.outDir, () => mkdirSync(dir, { recursive: true }));
+    for (const [name, body] of files) io("write", join(cli.outDir, name), () => writeFileSync(join(dir, name), body));
+    const wrote = files.map(([n]) => join(cli.outDir!, n));
+    out.write(cli.json ? JSON.stringify({ diagnostics, wrote }, null, 2) + "\n" : `wrote ${wrote.join(", ")}\n`);
+  } else if (cli.json) out.write(JSON.stringify({ diagnostics, files: Object.fromEntries(files) }, null, 2) + "\n");
+  else for (const [, body] of files) out.write(body);
   return 0;
 }
 

@@ -1,16 +1,16 @@
 /** `attnc run --backend interp`: inputs from .npy (or random), the reference interpreter, outputs to .npy. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Diagnostics } from "../diagnostics/messages.ts";
 import { dimVars } from "../graph/dim.ts";
-import { DiagnosticBag, formatDiagnostic } from "../diagnostics/diagnostic.ts";
+import { DiagnosticBag, codeString, formatDiagnostic } from "../diagnostics/diagnostic.ts";
 import type { Span } from "../diagnostics/source.ts";
 import type { DType } from "../graph/dtype.ts";
 import type { Graph } from "../graph/node.ts";
-import { interpret, randomInputs, InterpError, type HostTensor } from "../graph/interp.ts";
+import { defaultDims, interpret, randomInputs, InterpError, type HostTensor } from "../graph/interp.ts";
 import { NpyError, readNpyAsF64, writeNpy, type NpyWriteDtype } from "../../runtime/npy.ts";
 import type { Cli } from "./args.ts";
-import { UserError } from "./main.ts";
+import { UserError, io } from "./main.ts";
 
 type RunCli = Extract<Cli, { command: "run" }>;
 
@@ -28,18 +28,20 @@ const ACCEPT: Record<DType, readonly string[]> = {
 
 const WRITE_AS: Record<DType, NpyWriteDtype> = { f32: "f4", f16: "f2", bf16: "bf16", i32: "i4", u32: "u4", bool: "b1" };
 
-export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableStream, err: NodeJS.WritableStream, diagnostics: object[] = []): Promise<number> {
   let inputs: Record<string, HostTensor>;
   const dims: Record<string, number> = { ...cli.dims };
   if (cli.inputs) {
     inputs = {};
+    if (!existsSync(cli.inputs) || !statSync(cli.inputs).isDirectory())
+      throw new UserError(Diagnostics.Cannot_read_0_1, [cli.inputs, existsSync(cli.inputs) ? "not a directory" : "no such directory"]);
     for (const inp of graph.inputs) {
       const name = inp.arg.name;
       const path = join(cli.inputs, `${name}.npy`);
-      if (!existsSync(path)) throw new UserError(Diagnostics.Input_0_missing, [`${name} (expected ${path})`]);
+      if (!existsSync(path)) throw new UserError(Diagnostics.Input_0_missing, [name], `expected the file ${path} (${inp.dtype}[${inp.shape.join(", ")}])`);
       let arr;
       try {
-        arr = readNpyAsF64(new Uint8Array(readFileSync(path)));
+        arr = readNpyAsF64(new Uint8Array(io("read", path, () => readFileSync(path))));
       } catch (e) {
         if (e instanceof NpyError) throw new UserError(Diagnostics.Cannot_read_0_1, [path, e.message]);
         throw e;
@@ -50,7 +52,7 @@ export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableS
     }
   } else {
     for (const inp of graph.inputs)
-      for (const d of inp.shape) for (const v of dimVars(d)) if (dims[v] === undefined) dims[v] = DEFAULT_DIM;
+      for (const [k, v] of Object.entries(defaultDims(graph, dims, DEFAULT_DIM))) dims[k] = v;
     inputs = randomInputs(graph, dims, cli.seed);
   }
   let res;
@@ -58,7 +60,10 @@ export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableS
     res = interpret(graph, inputs, { dims });
   } catch (e) {
     if (e instanceof InterpError) {
-      err.write(`error ATTN5003: ${e.message}\n`);
+      // input problems carry their code; anything else the interpreter rejects is a run-time error
+      const m = e.message;
+      const code = /^input '[^']*': expected dtype/.test(m) ? 5004 : /^missing input/.test(m) ? 5002 : /^input '/.test(m) ? 5003 : undefined;
+      err.write(code === undefined ? `error (run time): ${m}\n` : `error ${codeString(code)}: ${m}\n`);
       return 1;
     }
     throw e;
@@ -78,13 +83,14 @@ export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableS
     return { name, dtype: t.dtype, shape: t.shape, min: n ? min : null, max: n ? max : null, mean: n ? sum / n : null, nan };
   });
   if (cli.outputs) {
-    mkdirSync(cli.outputs, { recursive: true });
+    io("write", cli.outputs, () => mkdirSync(cli.outputs!, { recursive: true }));
     graph.outputNames.forEach((name, i) => {
       const t = res.outputs[i]!;
-      writeFileSync(join(cli.outputs!, `${name}.npy`), writeNpy(t.shape, t.data, WRITE_AS[t.dtype]));
+      const path = join(cli.outputs!, `${name}.npy`);
+      io("write", path, () => writeFileSync(path, writeNpy(t.shape, t.data, WRITE_AS[t.dtype])));
     });
   }
-  if (cli.json) out.write(JSON.stringify({ graph: graph.name, dims: res.dims, outputs: summary, errorFlag: res.errorFlag }, null, 2) + "\n");
+  if (cli.json) out.write(JSON.stringify({ diagnostics, graph: graph.name, dims: res.dims, outputs: summary, errorFlag: res.errorFlag }, null, 2) + "\n");
   else {
     out.write(`graph ${graph.name} on interp (dims: ${Object.entries(res.dims).map(([k, v]) => `${k}=${v}`).join(", ") || "none"}${cli.inputs ? "" : `, random inputs, seed ${cli.seed}`})\n`);
     for (const s of summary) {
