@@ -52,7 +52,7 @@ export class GraphBuilder {
   input(name: string, dtype: DType, shape: readonly DimLike[]): Tensor {
     const dup = this.inputs.find((i) => i.arg.name === name);
     if (dup) throw new BuildError(Diagnostics.Duplicate_name_0, [name]);
-    const n = this.mk("input", { dtype, shape: shape.map(dim) }, [], { name });
+    const n = this.mk("input", { dtype, shape: shape.map(sizeDim) }, [], { name });
     this.inputs.push(n);
     return n;
   }
@@ -60,7 +60,7 @@ export class GraphBuilder {
   /** A literal tensor (row-major values) or a scalar. */
   constant(values: number | boolean | readonly number[], dtype: DType, shape?: readonly DimLike[]): Tensor {
     const vals = typeof values === "object" ? values.map(Number) : [Number(values)];
-    const shp = shape ? shape.map(dim) : typeof values === "object" ? [dim(vals.length)] : [];
+    const shp = shape ? shape.map(sizeDim) : typeof values === "object" ? [dim(vals.length)] : [];
     const count = D.numel(shp).value;
     if (count !== vals.length) throw new BuildError(Diagnostics.Reshape_0_to_1_changes_size, [`[${vals.length}]`, shapeToString(shp)]);
     return this.mk("const", { dtype, shape: shp }, [], { values: vals.map((v) => roundLiteral(v, dtype)) });
@@ -76,7 +76,7 @@ export class GraphBuilder {
   }
 
   iota(shape: readonly DimLike[], axis: number): Tensor {
-    const s = shape.map(dim);
+    const s = shape.map(sizeDim);
     return this.mk("iota", { dtype: "i32", shape: s }, [], { axis: normAxis(axis, s.length) });
   }
 
@@ -159,7 +159,7 @@ export class GraphBuilder {
 
   reshape(x: Tensor, shape: readonly DimLike[]): Tensor {
     this.check(x);
-    let s = shape.map((d) => (d === -1 ? undefined : dim(d)));
+    let s = shape.map((d) => (d === -1 ? undefined : sizeDim(d)));
     const holes = s.filter((d) => d === undefined).length;
     if (holes > 1) throw new BuildError(Diagnostics.Reshape_0_to_1_changes_size, [shapeToString(x.shape), `[${shape.join(", ")}]`]);
     if (holes === 1) {
@@ -205,7 +205,7 @@ export class GraphBuilder {
 
   broadcastTo(x: Tensor, shape: readonly DimLike[]): Tensor {
     this.check(x);
-    const s = shape.map(dim);
+    const s = shape.map(sizeDim);
     const b = broadcastShapes(x.shape, s);
     if (!D.shapeEq(b, s)) throw new BuildError(Diagnostics.Shapes_0_and_1_cannot_broadcast, [shapeToString(x.shape), shapeToString(s)]);
     if (D.shapeEq(x.shape, s)) return x;
@@ -540,14 +540,14 @@ export class GraphBuilder {
    * Variables are renumbered canonically so equal bodies give equal nodes.
    */
   compute(shape: readonly DimLike[], body: (...vars: SVar[]) => Scalar): Tensor {
-    const s = shape.map(dim);
+    const s = shape.map(sizeDim);
     const vars = s.map(() => freshVar());
     return this.computeExpr(s, vars, toExpr(body(...vars)));
   }
 
   /** compute() for a body already built over the given variables (one per output axis). */
   computeExpr(shape: readonly DimLike[], vars: readonly SVar[], body: SExpr): Tensor {
-    const s = shape.map(dim);
+    const s = shape.map(sizeDim);
     const { expr, srcs } = finalizeExpr(body, vars, []);
     return this.mk("compute", { dtype: expr.dtype, shape: s }, srcs, { body: expr });
   }
@@ -793,6 +793,13 @@ function roundLiteral(v: number, t: DType): number {
 
 function checkBits(bits: number): void {
   if (![2, 3, 4, 8].includes(bits)) throw new BuildError(Diagnostics.Bits_must_be_2_3_4_or_8_got_0, [bits]);
+}
+
+/** A dim of a shape: a constant must not be negative. */
+function sizeDim(d: DimLike): Dim {
+  const x = dim(d);
+  if (x.value !== undefined && x.value < 0) throw new BuildError(Diagnostics.Dim_must_be_nonnegative_0, [x.value]);
+  return x;
 }
 
 export function normAxis(axis: number, rank: number): number {
