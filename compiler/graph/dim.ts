@@ -257,12 +257,17 @@ export function mod(a: DimLike, b: DimLike): Dim {
   return atomDim(opAtom("mod", x, y));
 }
 
+/** Dim variables are sizes (≥ 0) and every atom of non-negative operands is ≥ 0, so a dim whose coefficients are all ≥ 0 is ≥ 0. */
+const provablyNonneg = (d: Dim): boolean => [...d.terms.values()].every((c) => c >= 0);
+
 export function min(a: DimLike, b: DimLike): Dim {
   const x = dim(a);
   const y = dim(b);
   if (x === y) return x;
   const d = sub(x, y).value;
   if (d !== undefined) return d <= 0 ? x : y;
+  if (provablyNonneg(sub(y, x))) return x;
+  if (provablyNonneg(sub(x, y))) return y;
   const [p, q] = x.key < y.key ? [x, y] : [y, x];
   return atomDim(opAtom("min", p, q));
 }
@@ -273,6 +278,8 @@ export function max(a: DimLike, b: DimLike): Dim {
   if (x === y) return x;
   const d = sub(x, y).value;
   if (d !== undefined) return d >= 0 ? x : y;
+  if (provablyNonneg(sub(x, y))) return x;
+  if (provablyNonneg(sub(y, x))) return y;
   const [p, q] = x.key < y.key ? [x, y] : [y, x];
   return atomDim(opAtom("max", p, q));
 }
