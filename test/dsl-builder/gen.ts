@@ -7,6 +7,7 @@
  */
 import fc from "fast-check";
 import { GraphBuilder, S, type Tensor } from "../../compiler/graph/builder.ts";
+import * as D from "../../compiler/graph/dim.ts";
 import { printDim, type DimLike } from "../../compiler/graph/dim.ts";
 import { isFloat, type DType } from "../../compiler/graph/dtype.ts";
 import { BuildError } from "../../compiler/graph/errors.ts";
@@ -25,8 +26,8 @@ export interface Recipe {
 /** Dims of input shapes: symbolic (bound to RUN_DIMS when interpreting) and constant. */
 const DIMS: readonly DimLike[] = ["B", "N", "C", 1, 2, 3];
 export const RUN_DIMS: Record<string, number> = { B: 2, N: 3, C: 4 };
-const IN_DTYPES: readonly DType[] = ["f32", "f16", "i32", "bool", "f32"];
-export const NUM_OPS = 13;
+const IN_DTYPES: readonly DType[] = ["f32", "f16", "i32", "bool", "f32", "bf16", "u32"];
+export const NUM_OPS = 18;
 
 export const recipeArb: fc.Arbitrary<Recipe> = fc.record({
   inputs: fc.array(fc.tuple(fc.nat(IN_DTYPES.length - 1), fc.array(fc.nat(DIMS.length - 1), { maxLength: 3 })), { minLength: 1, maxLength: 3 }),
@@ -375,6 +376,90 @@ function* candidates(ch: Choice, env: readonly Tensor[], names: readonly string[
         if (kind === 0) yield { src: `let ${out} = ${X}[${lead}1:]`, build: (g, e) => g.slice(e[x]!, ax, 1) };
         else if (kind === 1) yield { src: `let ${out} = ${X}[${lead}::2]`, build: (g, e) => g.slice(e[x]!, ax, undefined, undefined, 2) };
         else if (dimv !== 0) yield { src: `let ${out} = ${X}[${lead}-1]`, build: (g, e) => g.select(e[x]!, ax, -1) };
+      }
+      return;
+    }
+    case 13: {
+      // concat of two values along an axis
+      for (const x of rot(b))
+        for (const y of rot(c)) {
+          const r = rank(x);
+          if (r === 0) continue;
+          const ax = (a % r) - (d % 2 ? r : 0);
+          yield { src: `let ${out} = concat([${names[x]}, ${names[y]}], axis: ${ax})`, build: (g, e) => g.concat([e[x]!, e[y]!], ax) };
+        }
+      return;
+    }
+    case 14: {
+      // reshape merging two adjacent axes (the new shape written with dim expressions), or with -1
+      for (const x of rot(b)) {
+        const r = rank(x);
+        if (r < 2) continue;
+        const ax = c % (r - 1);
+        const sh = env[x]!.shape;
+        const merged = [...sh.slice(0, ax), D.mul(sh[ax]!, sh[ax + 1]!), ...sh.slice(ax + 2)];
+        const hole = d % 2 === 1 ? d % merged.length : -1;
+        const text = merged.map((m, i) => (i === hole ? "-1" : printDim(m))).join(", ");
+        yield { src: `let ${out} = reshape(${names[x]}, [${text}])`, build: (g, e) => g.reshape(e[x]!, merged.map((m, i) => (i === hole ? -1 : m))) };
+      }
+      return;
+    }
+    case 15: {
+      // cumsum, argsort, sort along an axis
+      for (const x of rot(b)) {
+        const r = rank(x);
+        if (r === 0) continue;
+        const ax = c % r;
+        const X = names[x]!;
+        const flag = d % 2 === 1;
+        if (a % 3 === 0)
+          yield { src: `let ${out} = cumsum(${X}, axis: ${ax}, exclusive: ${flag}, reverse: ${(d >> 1) % 2 === 1})`, build: (g, e) => g.cumsum(e[x]!, ax, flag, (d >> 1) % 2 === 1) };
+        else if (a % 3 === 1) yield { src: `let ${out} = argsort(${X}, axis: ${ax}, descending: ${flag})`, build: (g, e) => g.argsort(e[x]!, ax, flag) };
+        else yield { src: `let ${out} = sort(${X}, axis: ${ax}, descending: ${flag})`, build: (g, e) => g.sort(e[x]!, ax, flag) };
+      }
+      return;
+    }
+    case 16: {
+      // iterate: a state updated with a literal and a captured value, optionally the index
+      const l = pick(LITERALS, c);
+      const useT = d % 2 === 1;
+      for (const x of rot(b))
+        for (const y of rot(a)) {
+          const [X, Y] = [names[x]!, names[y]!];
+          const step = useT ? `(s, t) => s * ${l.text} + ${Y} + cast(t, f32)` : `(s) => s * ${l.text} + ${Y}`;
+          yield {
+            src: `let ${out} = iterate(2, ${X}, ${step})`,
+            build: (g, e) =>
+              g.iterate(2, [e[x]!], ([st], t) => {
+                const m = g.mul(st!, lit(g, l, st!.dtype as DType));
+                const sum = g.add(m, e[y]!);
+                return [useT ? g.add(sum, g.cast(t, "f32")) : sum];
+              })[0]!,
+          };
+        }
+      return;
+    }
+    case 17: {
+      // self-attention with a score hook (weak literal) and a causal mask hook
+      for (const x of rot(b)) {
+        const r = rank(x);
+        if (r < 2 || !isFloat(dt(x))) continue;
+        const nb = r - 2;
+        const ps = [...Array(nb).keys()].map((i) => `b${i}`);
+        const l = pick(LITERALS, c);
+        const X = names[x]!;
+        const hooks = [
+          a % 2 === 0 ? `score: (s, ${[...ps, "i", "j"].join(", ")}) => s * ${l.text}` : "",
+          d % 2 === 0 ? `mask: (${[...ps, "i", "j"].join(", ")}) => j <= i` : "",
+        ].filter(Boolean);
+        yield {
+          src: `let ${out} = attention(${[X, X, X, ...hooks].join(", ")})`,
+          build: (g, e) =>
+            g.attention(e[x]!, e[x]!, e[x]!, {
+              score: a % 2 === 0 ? (sc) => S.mul(sc, slit(l, "f32")) : undefined,
+              mask: d % 2 === 0 ? (v) => S.le(v[nb + 1]!, v[nb]!) : undefined,
+            }) as Tensor,
+        };
       }
       return;
     }

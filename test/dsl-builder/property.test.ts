@@ -84,6 +84,11 @@ describe("random programs: DSL ≡ GraphBuilder", () => {
       ["where", /where\(| \? /],
       ["cast", /cast\(/],
       ["slice", /\[(:, )*(1:|::2|-1|None)\]/],
+      ["concat", /concat\(/],
+      ["reshape", /reshape\(/],
+      ["cumsum/sort", /(cumsum|argsort|sort)\(/],
+      ["iterate", /iterate\(/],
+      ["attention", /attention\(/],
     ];
     fc.sample(arb, { seed: 7, numRuns: 300 }).forEach((p) =>
       p.steps.forEach((s) => kinds.forEach(([k, re]) => re.test(s.src) && seen.add(k))),
