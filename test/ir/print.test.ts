@@ -76,8 +76,8 @@ describe("golden prints", () => {
     expect(printGraph(b.finish([y], ["y y"]))).toBe(`graph misc(%x: f32[N]) -> (%4 as "y y") {
   %1 = const [nan, inf, -inf, -0.0, 0.1] : f32[5]
   %2 = concat %x, %1 {axis = 0} : f32[N + 5]
-  %3 = slice %2 {starts = [r], steps = [-2]} : f32[((max(0, r + 1) + 1) / 2)]
-  %4 = pad %3 {before = [(N / 2)], after = [1], value = -inf} : f32[(N / 2) + ((max(0, r + 1) + 1) / 2) + 1]
+  %3 = slice %2 {starts = [r], steps = [-2]} : f32[((r + 2) / 2)]
+  %4 = pad %3 {before = [(N / 2)], after = [1], value = -inf} : f32[(N / 2) + ((r + 2) / 2) + 1]
 }
 `);
   });
