@@ -14,6 +14,7 @@ import type { Node, OpArgs, TensorType } from "../graph/ops.ts";
 import type { SExpr } from "../graph/expr.ts";
 import { asCompute } from "./as-compute.ts";
 import { computeKernel } from "./kernels/elementwise.ts";
+import { markFullWrite } from "./plan.ts";
 import type { BufferDecl, Launch, Program, Step } from "./program.ts";
 import type { Kernel } from "./ir.ts";
 import "./kernels/index.ts";
@@ -95,7 +96,7 @@ export function lowerGraph(g: Graph): Program {
     };
     let body: SExpr | undefined = n.op === "compute" ? (n.arg as OpArgs["compute"]).body : asCompute(n);
     if (body) {
-      steps.push(computeKernel(cx, body));
+      steps.push(markFullWrite(computeKernel(cx, body), outs[0]!)); // plan-memory may hand it a reused buffer
       return outs;
     }
     const gen = KERNELS[n.op];
