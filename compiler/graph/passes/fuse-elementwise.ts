@@ -11,10 +11,14 @@
  * whose as-compute form reproduces the interpreter bit for bit — EXACT_BODIES):
  * 1. Every load of P in C must read provably inside P (ranges.ts): a load out of range gives 0,
  *    which P's substituted body would not.
- * 2. P without reductions is substituted at each of its loads in C. Inside a reduction of C that
- *    recomputes P once per reduction step, so only cheap P (no transcendental function, at most
- *    two float operations) go there: fusing exp(x) into a matmul-like sum would evaluate exp
- *    N times per element of x instead of once.
+ * 2. P without reductions is substituted at each of its loads in C. If a load is evaluated
+ *    more often than P has elements (C broadcasts P, or reads it inside a reduction whose variable
+ *    the index does not use, as a matmul-like sum does), P's work would be repeated, so only
+ *    cheap P (no transcendental function, at most two float operations) go there: fusing exp(x)
+ *    into a matmul-like sum would evaluate exp N times per element of x instead of once. A load
+ *    evaluated at most numel(P) times (elementwise, reshape, a reduction over P) is always fine.
+ *    Loads at different indices add up (a stencil reads P twice per element), so deep stencils
+ *    stop fusing once the inlined body is no longer cheap; equal loads count once.
  * 3. P with reductions (a reduce, argmax, an index-notation sum) is inlined only as C's
  *    prologue-free epilogue: P has exactly one consumer, C, which loads it exactly once, at C's own
  *    output index [v0, …, v{r-1}], outside any reduction of C. Each P element is then computed
@@ -27,16 +31,17 @@
  * 6. A fused body stays below `maxBodySize` expression nodes (default 512), so repeated loads of
  *    an inlined producer (stencils) cannot blow up exponentially along a chain.
  */
-import type { SExpr, SLoad } from "../expr.ts";
+import { exprKey, type SExpr, type SLoad } from "../expr.ts";
 import type { Graph } from "../node.ts";
 import type { GOp, Node, OpArgs } from "../ops.ts";
 import { asCompute } from "../../kernel/as-compute.ts";
 import { simplifyExpr } from "./expr-rules.ts";
 import { canonicalVars, exprSize, freshenReductions, hasReduce, isIdentityLoad, remapSrcs, replaceLoads, substVars, walk } from "./expr-utils.ts";
 import * as D from "../dim.ts";
+import type { Dim } from "../dim.ts";
 import { bodyMayFlag } from "./may-flag.ts";
 import { describeNode, type Pass, type PassContext } from "./pass.ts";
-import { forEachLoadInScope, inRange, rootScope } from "./ranges.ts";
+import { forEachLoadInScope, inRange, provablyLE, rootScope } from "./ranges.ts";
 import { loopDeps, mapGraph, useCounts } from "./rebuild.ts";
 import { canonicalCompute, canonicalOperands } from "./cse.ts";
 
@@ -92,10 +97,17 @@ export function refuse(
 ): string | undefined {
   if (info.loopEscape && !trivial(p)) return "the producer is loop-invariant and the consumer is inside a loop (it would be recomputed every iteration)";
   const loads: { l: SLoad; inReduce: boolean; ok: boolean; always: boolean }[] = [];
+  // how often P's body would be evaluated: per distinct load, once per point of every variable in scope
+  const evals = new Map<string, Dim>();
   forEachLoadInScope(c.body, rootScope(c.shape), (l, sc, inReduce) => {
-    if (l.src === k)
-      loads.push({ l, inReduce, ok: l.idx.every((ix, a) => inRange(ix, p.shape[a]!, sc)), always: !inReduce && sc.truths.size + sc.falsehoods.size === 0 });
+    if (l.src !== k) return;
+    const key = exprKey(l);
+    const here = [...sc.extents.values()].reduce<Dim>((acc, d) => D.mul(acc, d), D.dim(1));
+    const prev = evals.get(key);
+    evals.set(key, prev === undefined ? here : D.max(prev, here));
+    loads.push({ l, inReduce, ok: l.idx.every((ix, a) => inRange(ix, p.shape[a]!, sc)), always: !inReduce && sc.truths.size + sc.falsehoods.size === 0 });
   });
+  const repeats = !provablyLE([...evals.values()].reduce<Dim>((acc, d) => D.add(acc, d), D.dim(0)), D.numel(p.shape));
   if (loads.length === 0) return undefined;
   const bad = loads.find((x) => !x.ok);
   if (bad) return "a load of the producer may be out of range (it must read 0 there)";
@@ -109,8 +121,8 @@ export function refuse(
     if (loads.length !== 1) return `the producer has a reduction and is loaded ${loads.length} times`;
     if (loads[0]!.inReduce) return "the producer has a reduction and is loaded inside a reduction (quadratic work)";
     if (!isIdentityLoad(loads[0]!.l, c.shape.length)) return "the producer has a reduction and is not read at the consumer's own index";
-  } else if (loads.some((x) => x.inReduce) && !cheap(pBody)) {
-    return "the producer is not cheap and is loaded inside a reduction (it would be recomputed per step)";
+  } else if (repeats && !cheap(pBody)) {
+    return "the producer is not cheap and would be evaluated more often than it has elements (broadcast or re-read in a reduction)";
   }
   return undefined;
 }
