@@ -60,6 +60,16 @@ function int(a: Args, i: number, dflt?: number): Dim | undefined {
   return a.el.asInt(v, a.spans[i]!);
 }
 
+/** A compile-time int used as a size (a dim of the result): a constant must not be negative. */
+function size(a: Args, i: number): Dim | undefined {
+  const d = int(a, i);
+  if (d?.value !== undefined && d.value < 0) {
+    a.el.error(Diagnostics.Dim_must_be_nonnegative_0, a.spans[i], d.value);
+    return undefined;
+  }
+  return d;
+}
+
 function constInt(a: Args, i: number, what: string, dflt?: number): number | undefined {
   const d = int(a, i, dflt);
   if (d === undefined) return undefined;
@@ -254,7 +264,7 @@ def("cast", ["x", "dtype"], (a) => {
 def("int", ["x"], (a) => {
   const v = a.vals[0]!;
   if (v.k === "int") return v;
-  if (v.k === "float") return { k: "int", d: dim(Math.trunc(v.v)) };
+  if (v.k === "float") return Number.isFinite(v.v) ? { k: "int", d: dim(Math.trunc(v.v)) } : a.el.error(Diagnostics.Not_a_compile_time_int_0, a.spans[0], describe(v));
   if (v.k === "bool") return { k: "int", d: dim(v.v ? 1 : 0) };
   return v.k === "error" ? ERROR : a.el.error(Diagnostics.Compile_time_value_expected_0, a.spans[0], "int()");
 });
@@ -262,6 +272,7 @@ def("float", ["x"], (a) => {
   const v = a.vals[0]!;
   if (v.k === "float") return v;
   if (v.k === "int" && v.d.value !== undefined) return { k: "float", v: v.d.value };
+  if (v.k === "bool") return { k: "float", v: v.v ? 1 : 0 };
   if (v.k === "int") {
     const t = tensor(a, 0);
     return t ? T(a, () => a.el.g.cast(t, "f32")) : ERROR;
@@ -275,6 +286,11 @@ for (const [name, fn] of Object.entries(REDUCE)) {
   def(name, ["x", "b?", "axis?", "keepdims?"], (a) => {
     // max(a, b) / min(a, b) with two positional operands are elementwise.
     if ((fn === "max" || fn === "min") && a.vals[1] !== undefined) {
+      // the two-operand form is elementwise: it has no axis or keepdims
+      for (const i of [2, 3]) {
+        const given = a.vals[i] !== undefined ? a.call.args.find((x) => x.name?.name === a.names?.[i]) ?? a.call.args[i] : undefined;
+        if (given) return a.el.error(Diagnostics._0_has_no_parameter_named_1, given.name?.span ?? given.span, `${name}(a, b)`, a.names?.[i] ?? "axis");
+      }
       const two = { ...a, vals: [a.vals[0], a.vals[1]], spans: [a.spans[0]!, a.spans[1]!] };
       // on compile-time ints (dims included: max(0, N - r)) they fold symbolically
       const [u0, v0] = [a.vals[0]!, a.vals[1]!];
@@ -398,6 +414,8 @@ def("split", ["x", "parts", "axis?"], (a) => {
   } else {
     const l = intList(a, 1, "parts");
     if (!l) return ERROR;
+    const neg = l.find((d) => d.value !== undefined && d.value < 0);
+    if (neg) return a.el.error(Diagnostics.Dim_must_be_nonnegative_0, a.spans[1], neg.value);
     parts = l;
   }
   const r = a.el.build(a.call.span, () => a.el.g.split(x, parts, axis), argSpan(a));
@@ -410,18 +428,27 @@ def("pad", ["x", "before", "after", "value?"], (a) => {
   const v = num(a, 3, "value", 0);
   return x && b && e && v !== undefined ? T(a, () => a.el.g.pad(x, b, e, v)) : ERROR;
 });
+/** The region grid sh × sw of regions/unregions: positive compile-time ints. */
+function gridInt(a: Args, i: number, what: string): number | undefined {
+  const n = constInt(a, i, what);
+  if (n !== undefined && n <= 0) {
+    a.el.error(Diagnostics.Value_out_of_range_0_1, a.spans[i], `${what} = ${n}`, "the region grid must be positive");
+    return undefined;
+  }
+  return n;
+}
 def("regions", ["x", "sh", "sw"], (a) => {
   const x = tensor(a, 0);
-  const sh = constInt(a, 1, "sh");
-  const sw = constInt(a, 2, "sw");
+  const sh = gridInt(a, 1, "sh");
+  const sw = gridInt(a, 2, "sw");
   return x && sh !== undefined && sw !== undefined ? T(a, () => a.el.g.regions(x, sh, sw)) : ERROR;
 });
 def("unregions", ["x", "sh", "sw", "h", "w"], (a) => {
   const x = tensor(a, 0);
-  const sh = constInt(a, 1, "sh");
-  const sw = constInt(a, 2, "sw");
-  const h = int(a, 3);
-  const w = int(a, 4);
+  const sh = gridInt(a, 1, "sh");
+  const sw = gridInt(a, 2, "sw");
+  const h = size(a, 3);
+  const w = size(a, 4);
   return x && sh !== undefined && sw !== undefined && h && w ? T(a, () => a.el.g.unregions(x, sh, sw, h, w)) : ERROR;
 });
 def("split_heads", ["x", "heads"], (a) => {
@@ -535,7 +562,7 @@ for (const fn of ["sum", "mean", "max", "min"] as const)
   def(`segment_${fn}`, ["x", "seg", "num", "axis"], (a) => {
     const x = tensor(a, 0);
     const s = tensor(a, 1);
-    const n = int(a, 2);
+    const n = size(a, 2);
     const axis = constInt(a, 3, "axis");
     return x && s && n && axis !== undefined ? T(a, () => a.el.g.segmentReduce(fn, x, s, n, axis)) : ERROR;
   });
@@ -560,7 +587,7 @@ def("quantize", ["x", "bits", "axis?"], (a) => {
 def("dequant", ["packed", "scale", "zero", "bits", "n", "axis?"], (a) => {
   const [p, s, z] = [tensor(a, 0), tensor(a, 1), tensor(a, 2)];
   const bits = constInt(a, 3, "bits");
-  const n = int(a, 4);
+  const n = size(a, 4);
   const axis = constInt(a, 5, "axis", -1);
   if (!p || !s || !z || bits === undefined || !n || axis === undefined) return ERROR;
   return T(a, () => a.el.g.dequantize(p, s, z, bits, n, axis));
@@ -584,6 +611,7 @@ function attention(a: Args): Val {
     else {
       const st = a.el.asTensor(sv, a.spans[3]!);
       if (!st) return ERROR;
+      if (st.shape.length !== 0) return a.el.error(Diagnostics.Argument_0_of_1_must_be_2_got_3, a.spans[3], "scale", "attention", "a number or a scalar tensor", describe(sv));
       const qq = a.el.build(a.spans[3]!, () => a.el.g.mul(q, st));
       if (!qq) return ERROR;
       q = qq;

@@ -21,10 +21,18 @@ import { callBuiltin, BUILTIN_NAMES } from "./builtins.ts";
 import { Env, ERROR, describe, type IndexBinding, type ModuleScope, type Val } from "./values.ts";
 
 const MAX_INLINE_DEPTH = 64;
+/**
+ * fns are inlined at every call, so a chain of fns that each call the next twice expands
+ * exponentially; past this many expansions in one compilation the call is an error (not a hang).
+ */
+const MAX_INLINED_CALLS = 50_000;
 
 export class Elaborator {
   g: GraphBuilder = new GraphBuilder();
   private inlineStack: A.FnDecl[] = [];
+  private inlinedCalls = 0;
+  /** Source names of index variables by id, for builder errors that only know the id. */
+  private readonly varNames = new Map<number, string>();
   /** Offsets of syntax errors per file, and whether a file has one outside every fn/graph. */
   private readonly syntaxErrors = new Map<SourceFile, { offsets: number[]; outsideDecls: boolean }>();
   /** One entry per fn/graph being elaborated: whether names that do not resolve are reported. */
@@ -50,7 +58,7 @@ export class Elaborator {
   }
 
   /** Whether a syntax error lies inside `span`, or (trailing) right after it with only blanks between. */
-  private hasSyntaxError(span: Span, trailing: boolean): boolean {
+  private hasSyntaxError(span: Span, trailing: false | "stmt" | "decl"): boolean {
     const info = this.syntaxErrors.get(span.file);
     if (!info) return false;
     const end = span.start + span.length;
@@ -58,13 +66,14 @@ export class Elaborator {
     return info.offsets.some((p) => {
       if (p >= span.start && p < end) return true;
       if (!trailing || p < end) return false;
-      if (/^(graph|fn|param|import|schedule)\b/.test(text.slice(p, p + 9))) return false;
+      // a statement does not own an error at the next declaration's keyword; a declaration does
+      if (trailing === "stmt" && /^(graph|fn|param|import|schedule)\b/.test(text.slice(p, p + 9))) return false;
       return text.slice(end, p).replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, "").trim() === "";
     });
   }
 
   private enterDecl(decl: A.FnDecl): void {
-    const broken = this.hasSyntaxError(decl.span, false);
+    const broken = this.hasSyntaxError(decl.span, "decl");
     const moduleBroken = this.syntaxErrors.get(decl.span.file)?.outsideDecls ?? false;
     this.lenientStack.push({ names: broken || moduleBroken, noReturn: broken });
   }
@@ -98,7 +107,11 @@ export class Elaborator {
       return f();
     } catch (e) {
       if (e instanceof BuildError) {
-        this.bag.add(e.diag, remap?.(e.diag.code) ?? span, e.args);
+        let args = e.args;
+        // an index variable used where it is not in scope (e.g. an outer one inside a hook): its name
+        const m = e.diag === Diagnostics.Index_variable_0_not_bound ? /^v(\d+)$/.exec(String(args[0])) : null;
+        if (m && this.varNames.has(Number(m[1]))) args = [this.varNames.get(Number(m[1]))];
+        this.bag.add(e.diag, remap?.(e.diag.code) ?? span, args);
         return undefined;
       }
       if (e instanceof RangeError && /division by zero|modulo by zero/.test(e.message)) {
@@ -230,7 +243,7 @@ export class Elaborator {
         this.error(Diagnostics.Statement_after_return, s.span);
         break;
       }
-      if (this.hasSyntaxError(s.span, true)) {
+      if (this.hasSyntaxError(s.span, "stmt")) {
         // debris of a syntax error: skip it, poisoning what it binds or returns
         if (s.kind === "Return") ret = { vals: s.values.length ? s.values.map(() => ERROR) : [ERROR], span: s.span, spans: s.values.map((v) => v.span) };
         else if (s.kind === "Let") for (const n of letNames(s.target)) if (!env.hasOwn(n.name)) env.set(n.name, { kind: "val", val: ERROR, span: n.span });
@@ -306,6 +319,7 @@ export class Elaborator {
       const explicit = iv.extent ? this.evalDim(iv.extent, env) : undefined;
       if (iv.extent && explicit === undefined) return ERROR;
       const b: IndexBinding = { v: freshVar(), name: iv.name.name, explicit, inferred: undefined, span: iv.name.span };
+      this.varNames.set(b.v.id, b.name);
       binds.push(b);
       inner.set(iv.name.name, { kind: "index", ix: b });
     }
@@ -503,11 +517,18 @@ export class Elaborator {
 
   /** A compile-time int (possibly symbolic). */
   asInt(v: Val, span: Span): Dim | undefined {
-    if (v.k === "int") return v.d;
     if (v.k === "error") return undefined;
-    if (v.k === "float" && Number.isInteger(v.v)) return dim(v.v);
-    this.error(Diagnostics.Not_a_compile_time_int_0, span, describe(v));
-    return undefined;
+    const d = v.k === "int" ? v.d : v.k === "float" && Number.isInteger(v.v) ? dim(v.v) : undefined;
+    if (!d) {
+      this.error(Diagnostics.Not_a_compile_time_int_0, span, describe(v));
+      return undefined;
+    }
+    // huge literals and overflowing arithmetic (10 ** 400, 1e308) would make inexact or infinite dims
+    if (![...d.terms.values()].every((c) => Number.isSafeInteger(c))) {
+      this.error(Diagnostics.Value_out_of_range_0_1, span, `integer ${d.toString()}`, "compile-time integers must be at most 2^53 - 1 in magnitude");
+      return undefined;
+    }
+    return d;
   }
 
   /** A dim expression; in a type (`inType`), names that do not resolve are unbound dims. */
@@ -732,6 +753,7 @@ export class Elaborator {
       const explicit = iv.extent ? this.evalDim(iv.extent, env) : undefined;
       if (iv.extent && explicit === undefined) return ERROR;
       const b: IndexBinding = { v: freshVar(), name: iv.name.name, explicit, inferred: undefined, span: iv.name.span };
+      this.varNames.set(b.v.id, b.name);
       binds.push(b);
       inner.set(iv.name.name, { kind: "index", ix: b });
     }
@@ -792,7 +814,15 @@ export class Elaborator {
   /** Inlines a fn: binds formals (checking dtypes, ranks and dims), evaluates the body. */
   private callFn(decl: A.FnDecl, scope: ModuleScope, call: A.Call, env: Env): Val {
     if (this.inlineStack.includes(decl) || this.inlineStack.length > MAX_INLINE_DEPTH) return this.error(Diagnostics.Recursive_call_0, call.span, decl.name.name);
+    if (++this.inlinedCalls > MAX_INLINED_CALLS) {
+      // reported once, at the call that crossed the limit; later calls fail silently
+      if (this.inlinedCalls === MAX_INLINED_CALLS + 1)
+        this.error(Diagnostics.Value_out_of_range_0_1, call.span, `inlining '${decl.name.name}'`, `more than ${MAX_INLINED_CALLS} fn calls would be expanded (fns are inlined at every call, so calls nested in calls multiply)`);
+      return ERROR;
+    }
     const fenv = new Env(undefined, scope);
+    const dup = decl.formals.find((f, i) => decl.formals.findIndex((g) => g.name.name === f.name.name) !== i);
+    if (dup) return this.error(Diagnostics.Duplicate_name_0, dup.name.span, dup.name.name);
     const bound = this.bindArgs(decl.name.name, decl.formals.map((f) => ({ name: f.name.name })), call, env, decl.formals.map((f) => !!f.default));
     if (!bound) return ERROR;
     let ok = true;
@@ -973,7 +1003,10 @@ export class Elaborator {
     l.ast.params.forEach((p, i) => {
       const b = bindings[i]!;
       if (b.name === "score") env.set(p.name, { kind: "val", val: { k: "scalar", e: b.e }, span: p.span });
-      else env.set(p.name, { kind: "index", ix: { v: b.v, name: p.name, explicit: b.extent, inferred: undefined, span: p.span } });
+      else {
+        this.varNames.set(b.v.id, p.name);
+        env.set(p.name, { kind: "index", ix: { v: b.v, name: p.name, explicit: b.extent, inferred: undefined, span: p.span } });
+      }
     });
     this.indexDepth++;
     try {
@@ -1025,7 +1058,9 @@ function foldInt(fn: BinaryFn, a: Dim, b: Dim): Val | null {
     case "max": return { k: "int", d: D.max(a, b) };
     case "pow": {
       if (a.value === undefined || b.value === undefined) return null;
-      return b.value >= 0 ? { k: "int", d: dim(a.value ** b.value) } : { k: "float", v: a.value ** b.value };
+      const p = a.value ** b.value;
+      // a power too large for an exact integer stays a (possibly infinite) float
+      return b.value >= 0 && Number.isSafeInteger(p) ? { k: "int", d: dim(p) } : { k: "float", v: p };
     }
     default: {
       if (a === b && (fn === "eq" || fn === "le" || fn === "ge")) return { k: "bool", v: true };

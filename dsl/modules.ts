@@ -64,8 +64,10 @@ export class ModuleLoader {
     this.el.noteSyntaxErrors(file, module, diagnostics);
     const scope: ModuleScope = { path, params: new Map(), fns: new Map(), imports: new Map() };
     const loaded: LoadedModule = { file, ast: module, scope };
-    this.cache.set(path, loaded);
-    this.loading.add(path);
+    // keyed by absolute path: the root may be given relative, and an import of it must find it
+    const key = resolve(path);
+    this.cache.set(key, loaded);
+    this.loading.add(key);
     try {
       const seen = new Map<string, Span>();
       const declare = (name: A.Ident) => {
@@ -84,11 +86,11 @@ export class ModuleLoader {
         } else if (it.kind === "ParamDecl") {
           if (declare(it.name)) scope.params.set(it.name.name, this.evalParam(it, scope, root));
         } else if (it.kind === "Schedule") {
-          for (const s of it.items) this.bag.add(Diagnostics.Schedule_directive_ignored_0, s.span, [s.kind === "Call" && s.callee.kind === "Name" ? s.callee.name : "directive"]);
+          for (const s of it.items) this.bag.add(Diagnostics.Schedule_directive_ignored_0, s.span, [s.kind === "Call" && s.callee.kind === "Name" ? s.callee.name : s.kind === "Name" ? s.name : "expression"]);
         }
       }
     } finally {
-      this.loading.delete(path);
+      this.loading.delete(key);
     }
     return loaded;
   }
