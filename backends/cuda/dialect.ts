@@ -1,0 +1,288 @@
+/**
+ * CUDA C++ as a dialect of the C-style printer (backends/shared/cstyle.ts): type and op tables, the
+ * kernel signature, and a prelude of `static __device__` helpers emitted only when a kernel uses
+ * them (floored integer division, NaN-propagating float min/max, NaN tests that survive fast-math,
+ * sign, f16/bf16 rounding, float mod that cannot be contracted into an FMA).
+ *
+ * Storage convention (the same as WGSL, so one runtime buffer plan serves both targets): every
+ * buffer element is 4 bytes. f32, f16 and bf16 buffers are `float` arrays (f16/bf16 values are held
+ * in f32 registers and storage and rounded on every conversion to f16/bf16 by a
+ * `__float2half_rn`/`__float2bfloat16_rn` round trip), i32 is `int`, u32 is `unsigned int`, and
+ * bool is an `unsigned int` 0/1.
+ *
+ * Signature (the runtime relies on it): `extern "C" __global__ void __launch_bounds__(X*Y*Z)
+ * NAME(buffers..., const NAME_uniforms u)`: one pointer per kernel buffer in order (`const T*
+ * __restrict__` when read-only), then the uniform block passed by value: a struct of the kernel's
+ * uniforms in order (4 bytes each: int, unsigned int or float) followed by `unsigned int _inf`
+ * (= 0x7f800000), byte-identical to the WGSL uniform block. Kernels launch with blockDim =
+ * workgroup and gridDim = dispatch; gid/lid/wid/nwg are blockIdx·blockDim + threadIdx, threadIdx,
+ * blockIdx and gridDim. Workgroup arrays are `__shared__` arrays declared in the kernel body.
+ *
+ * Semantics notes (kernel IR header, compiler/kernel/ir.ts):
+ * - i32 add/sub/mul are printed as plain C operators. The IR says they wrap; PTX integer arithmetic
+ *   wraps, and the CPU emulator compiles with -fwrapv, but C++ calls signed overflow undefined, so
+ *   an optimizer may in principle assume it away. Lowering only overflows on user i32 arithmetic
+ *   that overflows in the graph too.
+ * - i32 `div`/`mod` are floored, divide-by-zero gives 0, INT_MIN / -1 wraps (helpers).
+ * - float `min`/`max` propagate NaN (helpers over fminf/fmaxf); `pow` is powf, whose C99 special
+ *   cases (negative base with an integer exponent, pow(x, 0) = 1, pow(1, y) = 1) are the graph's.
+ * - float → int casts saturate and map NaN to 0 (`__float2int_rz`/`__float2uint_rz`).
+ * - shifts take the amount mod 32, like WGSL.
+ * - infinities and NaN are `INFINITY`/`NAN` (nvcc does not reject them as WGSL does).
+ */
+import type { KBinary, KExpr, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
+import { forEachKernelNode } from "../../compiler/kernel/ir.ts";
+import { printKernel, type Dialect } from "../shared/cstyle.ts";
+
+/** Register types. */
+const TYPE: Record<KType, string> = { f32: "float", f16: "float", bf16: "float", i32: "int", u32: "unsigned int", bool: "bool" };
+/** Storage element types: 4 bytes each (bool as unsigned int, f16/bf16 as float). */
+export const CUDA_STORAGE: Record<KType, string> = { f32: "float", f16: "float", bf16: "float", i32: "int", u32: "unsigned int", bool: "unsigned int" };
+/** Uniform field types (4 bytes each). */
+const UNIFORM: Record<KType, string> = { f32: "float", f16: "float", bf16: "float", i32: "int", u32: "unsigned int", bool: "unsigned int" };
+
+const isF = (t: KType) => t === "f32" || t === "f16" || t === "bf16";
+
+const D = "static __device__ __forceinline__";
+/** Prelude helpers, in the order they are printed. */
+const HELPERS: Record<string, string> = {
+  attnc_isnan: `${D} bool attnc_isnan(float x) { return (__float_as_uint(x) & 0x7fffffffu) > 0x7f800000u; }`,
+  attnc_fdiv: `${D} int attnc_fdiv(int a, int b) { if (b == 0) return 0; if (b == -1) return (int)(0u - (unsigned int)a); int q = a / b; if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1; return q; }`,
+  attnc_fmod: `${D} int attnc_fmod(int a, int b) { if (b == 0 || b == -1) return 0; int r = a % b; if (r != 0 && ((r < 0) != (b < 0))) r += b; return r; }`,
+  attnc_udiv: `${D} unsigned int attnc_udiv(unsigned int a, unsigned int b) { return b == 0u ? 0u : a / b; }`,
+  attnc_umod: `${D} unsigned int attnc_umod(unsigned int a, unsigned int b) { return b == 0u ? 0u : a % b; }`,
+  attnc_fmodf: `${D} float attnc_fmodf(float a, float b) { return __fsub_rn(a, __fmul_rn(floorf(a / b), b)); }`,
+  attnc_fminf: `${D} float attnc_fminf(float a, float b) { return (attnc_isnan(a) || attnc_isnan(b)) ? a + b : fminf(a, b); }`,
+  attnc_fmaxf: `${D} float attnc_fmaxf(float a, float b) { return (attnc_isnan(a) || attnc_isnan(b)) ? a + b : fmaxf(a, b); }`,
+  attnc_imin: `${D} int attnc_imin(int a, int b) { return a < b ? a : b; }`,
+  attnc_imax: `${D} int attnc_imax(int a, int b) { return a > b ? a : b; }`,
+  attnc_umin: `${D} unsigned int attnc_umin(unsigned int a, unsigned int b) { return a < b ? a : b; }`,
+  attnc_umax: `${D} unsigned int attnc_umax(unsigned int a, unsigned int b) { return a > b ? a : b; }`,
+  attnc_signf: `${D} float attnc_signf(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }`,
+  attnc_f16: `${D} float attnc_f16(float x) { return __half2float(__float2half_rn(x)); }`,
+  attnc_bf16: `${D} float attnc_bf16(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }`,
+};
+/** Helpers that call other helpers. */
+const DEPS: Record<string, string[]> = { attnc_fminf: ["attnc_isnan"], attnc_fmaxf: ["attnc_isnan"] };
+
+const UNARY: Record<KUnary, (a: string, t: KType) => string> = {
+  neg: (a) => `(-${a})`,
+  not: (a, t) => (t === "bool" ? `(!${a})` : `(~${a})`),
+  abs: (a, t) => (isF(t) ? `fabsf(${a})` : t === "u32" ? a : `abs(${a})`),
+  exp: (a) => `expf(${a})`,
+  log: (a) => `logf(${a})`,
+  sqrt: (a) => `sqrtf(${a})`,
+  rsqrt: (a) => `rsqrtf(${a})`,
+  sin: (a) => `sinf(${a})`,
+  cos: (a) => `cosf(${a})`,
+  tan: (a) => `tanf(${a})`,
+  asin: (a) => `asinf(${a})`,
+  acos: (a) => `acosf(${a})`,
+  atan: (a) => `atanf(${a})`,
+  tanh: (a) => `tanhf(${a})`,
+  floor: (a, t) => (isF(t) ? `floorf(${a})` : a),
+  ceil: (a, t) => (isF(t) ? `ceilf(${a})` : a),
+  round: (a, t) => (isF(t) ? `rintf(${a})` : a),
+  sign: (a, t) => (isF(t) ? `attnc_signf(${a})` : t === "u32" ? `((unsigned int)(${a} > 0u))` : `((int)(${a} > 0) - (int)(${a} < 0))`),
+  erf: (a) => `erff(${a})`,
+  log1p: (a) => `log1pf(${a})`,
+  expm1: (a) => `expm1f(${a})`,
+  isnan: (a) => `attnc_isnan(${a})`,
+};
+
+/** A float literal that parses back to exactly Math.fround(v). */
+function floatLiteral(v: number): string {
+  if (Number.isNaN(v)) return "NAN";
+  const f = Math.fround(v);
+  if (f === Infinity) return "INFINITY";
+  if (f === -Infinity) return "(-INFINITY)";
+  if (Object.is(f, -0)) return "(-0.0f)";
+  let s = String(f);
+  if (!/[.e]/.test(s)) s += ".0";
+  return `${s}f`;
+}
+
+/** The helpers a kernel's expressions need (dependencies included), in prelude order. */
+export function cudaHelpers(k: Kernel): string[] {
+  const need = new Set<string>();
+  const add = (h: string) => {
+    if (need.has(h)) return;
+    (DEPS[h] ?? []).forEach(add);
+    need.add(h);
+  };
+  forEachKernelNode(k, () => {}, (e: KExpr) => {
+    if (e.k === "unary") {
+      if (e.op === "isnan") add("attnc_isnan");
+      if (e.op === "sign" && isF(e.a.t)) add("attnc_signf");
+    }
+    if (e.k === "binary") {
+      const t = e.a.t;
+      if (e.op === "div" && t === "i32") add("attnc_fdiv");
+      if (e.op === "div" && t === "u32") add("attnc_udiv");
+      if (e.op === "mod") add(isF(t) ? "attnc_fmodf" : t === "u32" ? "attnc_umod" : "attnc_fmod");
+      if (e.op === "min" || e.op === "max") add(isF(t) ? `attnc_f${e.op}f` : t === "u32" ? `attnc_u${e.op}` : `attnc_i${e.op}`);
+    }
+    if (e.k === "cast" && (e.t === "f16" || e.t === "bf16")) add(`attnc_${e.t}`);
+  });
+  return Object.keys(HELPERS).filter((h) => need.has(h));
+}
+
+/** The #include lines a set of helpers needs. */
+function includesFor(helpers: Iterable<string>): string[] {
+  const hs = new Set(helpers);
+  const out: string[] = [];
+  if (hs.has("attnc_f16")) out.push("#include <cuda_fp16.h>");
+  if (hs.has("attnc_bf16")) out.push("#include <cuda_bf16.h>");
+  return out;
+}
+
+/**
+ * The prelude (includes and helper definitions) for a set of helper names. Each helper is guarded
+ * (`#ifndef ATTNC_HELPER_<name>`), so the sources of several modules can be concatenated.
+ */
+export function cudaPrelude(helpers: Iterable<string>): string[] {
+  const hs = new Set(helpers);
+  const out = includesFor(hs);
+  for (const h of Object.keys(HELPERS)) if (hs.has(h)) out.push(`#ifndef ATTNC_HELPER_${h}`, `#define ATTNC_HELPER_${h}`, HELPERS[h]!, "#endif");
+  return out;
+}
+
+/** The name of a kernel's uniform struct. */
+export const uniformStructName = (kernelName: string): string => `${kernelName}_uniforms`;
+
+/** The uniform struct definition (guarded, so a .cu and a header that both define it can be combined). */
+export function uniformStruct(k: Kernel): string[] {
+  const name = uniformStructName(k.name);
+  const guard = `ATTNC_UNIFORMS_${k.name}`;
+  const fields = [...k.uniforms.map((u) => `${UNIFORM[u.t]} ${u.name};`), "unsigned int _inf;"];
+  return [`#ifndef ${guard}`, `#define ${guard}`, `struct ${name} { ${fields.join(" ")} };`, "#endif"];
+}
+
+/** `extern "C" __global__ ...(params) {` for a kernel. */
+export function kernelSignature(k: Kernel): string {
+  const [x, y, z] = k.workgroup;
+  const params = [
+    ...k.buffers.map((b) => `${b.access === "read" ? "const " : ""}${CUDA_STORAGE[b.t]}* __restrict__ ${b.name}`),
+    `const ${uniformStructName(k.name)} u`,
+  ];
+  return `extern "C" __global__ void __launch_bounds__(${x * y * z}) ${k.name}(${params.join(", ")}) {`;
+}
+
+export interface CudaDialectOptions {
+  /** Print the #includes and helpers before the kernel (a standalone translation unit). Default true. */
+  readonly prelude?: boolean;
+}
+
+export function cudaDialect(opts: CudaDialectOptions = {}): Dialect {
+  const prelude = opts.prelude ?? true;
+  return {
+    name: "cuda",
+    type: (t) => TYPE[t],
+    literal(v, t) {
+      if (t === "bool") return v ? "true" : "false";
+      if (t === "i32") {
+        const i = v | 0;
+        return i === -2147483648 ? "(-2147483647 - 1)" : String(i);
+      }
+      if (t === "u32") return `${v >>> 0}u`;
+      return floatLiteral(v);
+    },
+    infix: { add: "+", sub: "-", mul: "*", eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=", bitand: "&", bitor: "|" },
+    call(op: KBinary, a, b, _t, at) {
+      switch (op) {
+        case "div":
+          return isF(at) ? `(${a} / ${b})` : at === "u32" ? `attnc_udiv(${a}, ${b})` : `attnc_fdiv(${a}, ${b})`;
+        case "mod":
+          return isF(at) ? `attnc_fmodf(${a}, ${b})` : at === "u32" ? `attnc_umod(${a}, ${b})` : `attnc_fmod(${a}, ${b})`;
+        case "min":
+        case "max":
+          return `attnc_${isF(at) ? `f${op}f` : at === "u32" ? `u${op}` : `i${op}`}(${a}, ${b})`;
+        case "pow":
+          return `powf(${a}, ${b})`;
+        case "atan2":
+          return `atan2f(${a}, ${b})`;
+        case "and":
+          return at === "bool" ? `(${a} && ${b})` : `(${a} & ${b})`;
+        case "or":
+          return at === "bool" ? `(${a} || ${b})` : `(${a} | ${b})`;
+        case "xor":
+          return at === "bool" ? `(${a} != ${b})` : `(${a} ^ ${b})`;
+        case "shl":
+          return `(${a} << (${b} & 31))`;
+        case "shr":
+          return `(${a} >> (${b} & 31))`;
+        default:
+          throw new Error(`cuda: no spelling for binary '${op}'`);
+      }
+    },
+    unary: (op, a, t, at) => UNARY[op](a, op === "not" || op === "isnan" || op === "sign" || op === "abs" ? at : t),
+    select: (c, a, b) => `(${c} ? ${a} : ${b})`,
+    cast(a, from, to) {
+      if (to === "f16" || to === "bf16") return isF(from) ? `attnc_${to}(${a})` : `attnc_${to}((float)(${a}))`;
+      if (to === "f32") return isF(from) ? a : `((float)(${a}))`;
+      if (to === "i32") return isF(from) ? `__float2int_rz(${a})` : `((int)(${a}))`;
+      if (to === "u32") return isF(from) ? `__float2uint_rz(${a})` : `((unsigned int)(${a}))`;
+      return isF(from) ? `(${a} != 0.0f)` : `(${a} != 0)`;
+    },
+    bitcast(a, from, to) {
+      const f = isF(from) ? "f" : from === "u32" ? "u" : "i";
+      const g = isF(to) ? "f" : to === "u32" ? "u" : "i";
+      if (f === g) return a;
+      if (f === "f") return g === "u" ? `__float_as_uint(${a})` : `__float_as_int(${a})`;
+      if (g === "f") return f === "u" ? `__uint_as_float(${a})` : `__int_as_float(${a})`;
+      return `((${TYPE[to]})(${a}))`;
+    },
+    builtin(which, axis) {
+      const c = "xyz"[axis];
+      switch (which) {
+        case "gid":
+          return `(blockIdx.${c} * blockDim.${c} + threadIdx.${c})`;
+        case "lid":
+          return `threadIdx.${c}`;
+        case "wid":
+          return `blockIdx.${c}`;
+        case "nwg":
+          return `gridDim.${c}`;
+      }
+    },
+    uniform: (name) => `u.${name}`,
+    load: (buf, index, t) => (t === "bool" ? `(${buf}[${index}] != 0u)` : `${buf}[${index}]`),
+    store: (buf, index, value, t) => `${buf}[${index}] = ${t === "bool" ? `(${value} ? 1u : 0u)` : value};`,
+    sload: (arr, index) => `${arr}[${index}]`,
+    sstore: (arr, index, value) => `${arr}[${index}] = ${value};`,
+    let: (name, t, init, mutable) => `${mutable ? "" : "const "}${TYPE[t]} ${name} = ${init};`,
+    forHeader: (v, start, end, step) => `for (int ${v} = ${start}; ${v} < ${end}; ${v} += ${step})`,
+    barrier: "__syncthreads();",
+    header(k: Kernel) {
+      const out: string[] = [`// attnc kernel ${k.name}`];
+      if (prelude) out.push(...cudaPrelude(cudaHelpers(k)));
+      out.push(...uniformStruct(k), kernelSignature(k));
+      for (const s of k.shared) out.push(`  __shared__ ${TYPE[s.t]} ${s.name}[${s.size}];`);
+      return out;
+    },
+    footer: () => ["}"],
+  };
+}
+
+/** The standalone dialect (prelude included). */
+export const cuda: Dialect = cudaDialect();
+const bare: Dialect = cudaDialect({ prelude: false });
+
+/** One kernel as a standalone CUDA translation unit (includes, helpers, uniform struct, kernel). */
+export function printCuda(k: Kernel): string {
+  return printKernel(k, cuda);
+}
+
+/** One kernel without includes and helpers (for a module that prints their union once). */
+export function printCudaKernelOnly(k: Kernel): string {
+  return printKernel(k, bare);
+}
+
+/** Whether a kernel synchronizes its threads or shares memory between them. */
+export function usesBarrier(k: Kernel): boolean {
+  let b = false;
+  forEachKernelNode(k, (s) => {
+    if (s.k === "barrier") b = true;
+  }, () => {});
+  return b;
+}
