@@ -12,9 +12,30 @@ export interface GpuCaps {
   readonly maxStorageBufferBindingSize: number;
   readonly maxStorageBuffersPerShaderStage: number;
   readonly features: ReadonlySet<string>;
+  /** The device's values of the limits a manifest can require (backends/manifest.ts). */
+  readonly limits: Readonly<Record<LimitName, number>>;
 }
 
+/** The limits manifests state requirements for (ManifestRequirements.limits). */
+export const LIMIT_NAMES = [
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxStorageBuffersPerShaderStage",
+  "maxUniformBuffersPerShaderStage",
+] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
 export class WebGpuUnavailable extends Error {}
+
+/**
+ * Dawn's GPU instance, created once per process and never released: dawn.node frees the native
+ * instance when its JS object is garbage-collected, even while devices made from it are in use
+ * (then the process crashes in Dawn's threads: futex errors, std::system_error, SIGSEGV).
+ */
+let dawnGpu: GPU | undefined;
 
 export class WebGpuDevice {
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
@@ -22,6 +43,8 @@ export class WebGpuDevice {
     readonly device: GPUDevice,
     readonly caps: GpuCaps,
     readonly adapterName: string,
+    /** Held so the adapter (and the instance behind it) live as long as the device. */
+    private readonly adapter: GPUAdapter,
   ) {}
 
   /** Opens a device: `navigator.gpu` when present (browsers), else Dawn through the `webgpu` package. */
@@ -35,9 +58,14 @@ export class WebGpuDevice {
         throw new WebGpuUnavailable(`the 'webgpu' package could not be loaded: ${(e as Error).message}`);
       }
       for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-      gpu = mod.create([]);
+      gpu = dawnGpu ??= mod.create([]);
     }
-    const adapter = await gpu.requestAdapter();
+    let adapter: GPUAdapter | null;
+    try {
+      adapter = await gpu.requestAdapter();
+    } catch (e) {
+      throw new WebGpuUnavailable(`requesting a WebGPU adapter failed: ${(e as Error).message}`);
+    }
     if (!adapter) throw new WebGpuUnavailable("no WebGPU adapter (on Linux without a GPU: install chromium and libvulkan1 and set VK_ICD_FILENAMES to SwiftShader's ICD; see scripts/env.sh)");
     const want = Math.min(adapter.limits.maxComputeWorkgroupStorageSize, 32768);
     const device = await adapter.requestDevice({
@@ -46,6 +74,10 @@ export class WebGpuDevice {
         maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
         maxBufferSize: adapter.limits.maxBufferSize,
+        maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
+        maxComputeWorkgroupSizeZ: adapter.limits.maxComputeWorkgroupSizeZ,
       },
     });
     const l = device.limits;
@@ -55,10 +87,11 @@ export class WebGpuDevice {
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-      features: new Set([...adapter.features]),
+      features: new Set([...device.features]),
+      limits: Object.fromEntries(LIMIT_NAMES.map((k) => [k, l[k]])) as Record<LimitName, number>,
     };
     const info = (adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info;
-    return new WebGpuDevice(device, caps, [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") || "webgpu");
+    return new WebGpuDevice(device, caps, [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") || "webgpu", adapter);
   }
 
   /** A compute pipeline for WGSL with `nStorage` storage buffers (read-only flags) and one uniform buffer. */
