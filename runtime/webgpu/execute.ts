@@ -1,63 +1,83 @@
 /**
- * Runs a lowered Program on a WebGpuDevice: binds dims from the input shapes, allocates one GPU
- * buffer per program buffer (4-byte elements: f16/bf16 live as f32, bool as u32), uploads inputs and
- * constants, records every launch, copy and loop into one command encoder, and reads back the
- * outputs and the error flag. Launches with no work (a zero-sized grid) are skipped.
+ * Runs compiled programs on a WebGpuDevice. The unit of execution is a manifest
+ * (backends/manifest.ts) plus its WGSL kernel files — exactly what `attnc compile --target wgsl`
+ * writes — so Node, a browser and the CLI run the same thing; `runProgram` builds those artifacts
+ * from a lowered Program first.
+ *
+ * A run binds dims from the input shapes, checks them (shapes, divisibility, device limits),
+ * allocates one GPU buffer per program buffer (4-byte elements: f16/bf16 live as f32, bool as
+ * u32; WebGPU zero-initializes them), uploads inputs and constants, records every launch, copy
+ * and loop into one command encoder, and reads back the outputs and the error flag. Launches
+ * with no work (a zero-sized grid) are skipped.
  */
 /// <reference types="@webgpu/types" />
-import { asVar, evalDim, shapeToString, type Dim } from "../../compiler/graph/dim.ts";
-import type { DType } from "../../compiler/graph/dtype.ts";
-import type { Program, Step } from "../../compiler/kernel/program.ts";
-import type { Kernel } from "../../compiler/kernel/ir.ts";
-import { printWgsl } from "../../backends/wgsl/dialect.ts";
+import {
+  decodeValue, dimExprVar, evalDimExpr, type DimExpr, type Manifest, type ManifestDType, type ManifestStep,
+} from "../../backends/manifest.ts";
+import { buildWgslArtifacts, kernelWgsl } from "../../backends/wgsl/artifacts.ts";
+import type { DivisibilityRequirement } from "../../compiler/graph/node.ts";
+import type { Program } from "../../compiler/kernel/program.ts";
 import { roundBF16, roundF16 } from "../../compiler/util/float16.ts";
 import type { WebGpuDevice } from "./device.ts";
 
+export { kernelWgsl };
+
 export interface HostArray {
-  readonly dtype: DType;
+  readonly dtype: ManifestDType;
   readonly shape: readonly number[];
   readonly data: ArrayLike<number>;
 }
 
 export interface RunResult {
-  readonly outputs: { dtype: DType; shape: number[]; data: Float64Array }[];
+  readonly outputs: { dtype: ManifestDType; shape: number[]; data: Float64Array }[];
   readonly dims: Record<string, number>;
   readonly errorFlag: boolean;
+  /** Kernel dispatches recorded (launches inside loops count once per iteration). */
   readonly launches: number;
 }
 
+/** Inputs or dims that do not fit the program, or a program the device cannot run. */
 export class RunError extends Error {}
 
-const wgslCache = new WeakMap<Kernel, string>();
-export function kernelWgsl(k: Kernel): string {
-  let s = wgslCache.get(k);
-  if (s === undefined) wgslCache.set(k, (s = printWgsl(k)));
-  return s;
-}
+const fmt = (s: readonly (number | string)[]) => `[${s.join(", ")}]`;
 
-/** Binds dim variables from input shapes (a dim that is one variable binds it) and checks the rest. */
-export function bindDims(prog: Program, inputs: Record<string, HostArray>, given: Record<string, number> = {}): Record<string, number> {
-  const env: Record<string, number> = { ...given };
-  for (const inp of prog.inputs) {
+/** Binds dim variables from input shapes (an axis that is exactly one variable binds it) and checks every input. */
+export function bindManifestDims(m: Manifest, inputs: Record<string, HostArray>, given: Record<string, number> = {}): Record<string, number> {
+  const env: Record<string, number> = {};
+  for (const [k, v] of Object.entries(given)) {
+    if (!Number.isInteger(v) || v < 0) throw new RunError(`dim ${k} = ${v} is not a non-negative integer`);
+    env[k] = v;
+  }
+  for (const k of Object.keys(inputs))
+    if (!m.inputs.some((i) => i.name === k)) throw new RunError(`unknown input '${k}'; the program's inputs are ${m.inputs.map((i) => `'${i.name}'`).join(", ") || "none"}`);
+  for (const inp of m.inputs) {
     const t = inputs[inp.name];
-    if (!t) throw new RunError(`input '${inp.name}' is missing`);
-    if (t.shape.length !== inp.shape.length) throw new RunError(`input '${inp.name}' has shape [${t.shape.join(", ")}], expected ${shapeToString(inp.shape)}`);
+    if (!t) throw new RunError(`input '${inp.name}' (${inp.dtype}${fmt(inp.shape)}) is missing`);
+    if (t.dtype !== inp.dtype) throw new RunError(`input '${inp.name}': expected dtype ${inp.dtype}, got ${t.dtype}`);
+    if (t.shape.length !== inp.shape.length) throw new RunError(`input '${inp.name}' has shape ${fmt(t.shape)}, expected ${fmt(inp.shape)}`);
     inp.shape.forEach((d, i) => {
-      const v = asVar(d);
+      const v = dimExprVar(d);
       if (v !== undefined && env[v] === undefined) env[v] = t.shape[i]!;
     });
   }
-  for (const inp of prog.inputs) {
+  for (const inp of m.inputs) {
     const t = inputs[inp.name]!;
     inp.shape.forEach((d, i) => {
-      const want = evalDim(d, env);
-      if (want !== t.shape[i]) throw new RunError(`input '${inp.name}' has shape [${t.shape.join(", ")}], expected ${shapeToString(inp.shape)} (${d} = ${want ?? "unbound"})`);
+      const want = evalDimExpr(d, env);
+      if (want !== t.shape[i]) throw new RunError(`input '${inp.name}' has shape ${fmt(t.shape)}, expected ${fmt(inp.shape)} (${d} = ${want ?? "unbound"})`);
     });
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== n) throw new RunError(`input '${inp.name}': ${t.data.length} values for shape ${fmt(t.shape)}`);
   }
+  for (const r of m.requires) {
+    const v = evalDimExpr(r.dim, env);
+    if (v !== undefined && v % r.divisor !== 0) throw new RunError(`${r.what} needs ${r.dim} = ${v} to be divisible by ${r.divisor}`);
+  }
+  for (const d of m.dims) if (env[d.name] === undefined) throw new RunError(`dim '${d.name}' is not determined by the inputs; pass it explicitly`);
   return env;
 }
 
-function hostToGpu(dtype: DType, data: ArrayLike<number>): ArrayBufferView {
+function hostToGpu(dtype: ManifestDType, data: ArrayLike<number>): ArrayBufferView {
   switch (dtype) {
     case "f32":
       return Float32Array.from(data);
@@ -74,78 +94,98 @@ function hostToGpu(dtype: DType, data: ArrayLike<number>): ArrayBufferView {
   }
 }
 
-function gpuToHost(dtype: DType, buf: ArrayBuffer, n: number): Float64Array {
+function gpuToHost(dtype: ManifestDType, buf: ArrayBuffer, n: number): Float64Array {
   const src = dtype === "i32" ? new Int32Array(buf, 0, n) : dtype === "u32" || dtype === "bool" ? new Uint32Array(buf, 0, n) : new Float32Array(buf, 0, n);
   return Float64Array.from(src);
 }
 
-export async function runProgram(prog: Program, dev: WebGpuDevice, inputs: Record<string, HostArray>, given: Record<string, number> = {}): Promise<RunResult> {
-  const dims = bindDims(prog, inputs, given);
-  const ev = (d: Dim, what: string): number => {
-    const v = evalDim(d, dims);
-    if (v === undefined) throw new RunError(`${what}: dim ${d} is not bound (pass it explicitly)`);
+/** Checks the manifest's requirements against the device; throws RunError naming the first one missing. */
+export function checkDevice(m: Manifest, dev: WebGpuDevice): void {
+  for (const f of m.requirements.features) if (!dev.caps.features.has(f)) throw new RunError(`the device lacks the WebGPU feature '${f}'`);
+  const have = dev.caps.limits;
+  for (const [k, need] of Object.entries(m.requirements.limits)) {
+    const h = have[k as keyof typeof have];
+    if (h !== undefined && need > h) throw new RunError(`the program needs the device limit ${k} >= ${need}; this device has ${h}`);
+  }
+}
+
+/**
+ * Runs a manifest. `source(file)` gives the WGSL text of a kernel file named in the manifest.
+ * `given` binds dims that no input determines (and may repeat ones that inputs do, if equal).
+ */
+export async function runManifest(
+  m: Manifest,
+  source: (file: string) => string,
+  dev: WebGpuDevice,
+  inputs: Record<string, HostArray>,
+  given: Record<string, number> = {},
+): Promise<RunResult> {
+  checkDevice(m, dev);
+  const dims = bindManifestDims(m, inputs, given);
+  const ev = (d: DimExpr, what: string): number => {
+    const v = evalDimExpr(d, dims);
+    if (v === undefined) throw new RunError(`${what}: ${d} has no value (pass its dims explicitly)`);
+    if (v < 0) throw new RunError(`${what}: ${d} = ${v} is negative`);
     return v;
   };
   const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const sizes = prog.buffers.map((b) => ev(b.numel, `buffer ${b.id}`));
-  const total = sizes.reduce((a, b) => a + b * 4, 0);
-  if (total > 2 ** 31) throw new RunError(`the program needs ${total} bytes of buffers`);
-  const gpu = prog.buffers.map((b, i) => dev.buffer(sizes[i]! * 4, S));
+  const sizes = m.buffers.map((b) => ev(b.numel, `size of buffer ${b.id}${b.node ? ` (${b.node})` : ""}`));
+  const maxBinding = dev.caps.maxStorageBufferBindingSize;
+  sizes.forEach((n, i) => {
+    if (n * 4 > maxBinding) throw new RunError(`buffer ${i} needs ${n * 4} bytes; the device binds at most ${maxBinding}`);
+  });
+  const gpu = m.buffers.map((_, i) => dev.buffer(sizes[i]! * 4, S));
   const temps: GPUBuffer[] = [];
   try {
-    for (const inp of prog.inputs) dev.write(gpu[inp.buffer]!, hostToGpu(inp.dtype, inputs[inp.name]!.data));
-    prog.buffers.forEach((b, i) => {
-      if (b.values) dev.write(gpu[i]!, hostToGpu(b.dtype, b.values));
+    for (const inp of m.inputs) if (sizes[inp.buffer]! > 0) dev.write(gpu[inp.buffer]!, hostToGpu(inp.dtype, inputs[inp.name]!.data));
+    m.buffers.forEach((b, i) => {
+      if (b.values && b.values.length) dev.write(gpu[i]!, hostToGpu(b.dtype, b.values.map(decodeValue)));
     });
-    dev.write(gpu[prog.flag]!, new Uint32Array([0]));
+    dev.write(gpu[m.flag]!, new Uint32Array([0]));
     const enc = dev.device.createCommandEncoder();
     let launches = 0;
     const iters = new Map<number, number>();
     const maxX = dev.caps.maxWorkgroupsPerDimension;
-    const evName = (name: string) => {
-      const v = dims[name];
-      if (v === undefined) throw new RunError(`dim '${name}' is not bound (pass it explicitly)`);
-      return v;
-    };
-    const run = async (steps: readonly Step[]): Promise<void> => {
+    const run = async (steps: readonly ManifestStep[]): Promise<void> => {
       for (const s of steps) {
-        if (s.k === "copy") {
-          const bytes = Math.min(sizes[s.from]!, sizes[s.to]!) * 4;
-          if (bytes > 0) enc.copyBufferToBuffer(gpu[s.from]!, 0, gpu[s.to]!, 0, Math.ceil(bytes / 4) * 4);
-        } else if (s.k === "loop") {
-          const n = ev(s.n, "loop count");
+        if (s.op === "copy") {
+          const n = Math.min(ev(s.elements, "copy"), sizes[s.from]!, sizes[s.to]!);
+          if (n > 0) enc.copyBufferToBuffer(gpu[s.from]!, 0, gpu[s.to]!, 0, n * 4);
+        } else if (s.op === "loop") {
+          const n = ev(s.count, `count of loop ${s.loop}`);
           for (let i = 0; i < n; i++) {
             iters.set(s.loop, i);
             await run(s.body);
           }
         } else {
-          const k = s.kernel;
-          let [x, y, z] = k.dispatch.map((d) => ev(d, `dispatch of ${k.name}`)) as [number, number, number];
+          let [x, y, z] = s.dispatch.map((d) => ev(d, `dispatch of ${s.kernel}`)) as [number, number, number];
           if (x === 0 || y === 0 || z === 0) continue;
           if (x > maxX) {
-            if (y !== 1 || z !== 1) throw new RunError(`kernel ${k.name} needs ${x}×${y}×${z} workgroups (limit ${maxX} per dimension)`);
+            if (!s.foldable || y !== 1 || z !== 1) throw new RunError(`kernel ${s.kernel} needs ${x}×${y}×${z} workgroups (limit ${maxX} per dimension)`);
             y = Math.ceil(x / maxX);
             x = maxX;
           }
-          const { pipeline, layout } = await dev.pipeline(kernelWgsl(k), k.buffers.map((b) => b.access === "read"));
-          const uni = new ArrayBuffer(Math.max(16, Math.ceil(((k.uniforms.length + 1) * 4) / 16) * 16));
-          const iv = new Int32Array(uni);
-          const fv = new Float32Array(uni);
-          const uv = new Uint32Array(uni);
-          s.uniforms.forEach((src, i) => {
-            const t = k.uniforms[i]!.t;
-            const val = src.kind === "dim" ? evName(src.name) : iters.get(src.loop) ?? 0;
-            if (t === "f32") fv[i] = val;
-            else if (t === "u32") uv[i] = val;
-            else iv[i] = val;
-          });
-          uv[k.uniforms.length] = 0x7f800000;
+          if (y > maxX || z > maxX) throw new RunError(`kernel ${s.kernel} needs ${x}×${y}×${z} workgroups (limit ${maxX} per dimension)`);
+          const { pipeline, layout } = await dev.pipeline(source(s.kernel), s.bindings.map((b) => b.access === "read"));
+          const uni = new ArrayBuffer(s.uniformBytes);
+          const dv = new DataView(uni);
+          for (const u of s.uniforms) {
+            const src = u.source;
+            const val = "dim" in src ? dims[src.dim] : "iteration" in src ? iters.get(src.iteration) ?? 0 : src.value;
+            if (val === undefined) throw new RunError(`kernel ${s.kernel}: uniform ${u.name} needs dim ${"dim" in src ? src.dim : "?"}`);
+            if (u.type === "f32") dv.setFloat32(u.offset, val, true);
+            else if (u.type === "u32") dv.setUint32(u.offset, val >>> 0, true);
+            else dv.setInt32(u.offset, val | 0, true);
+          }
           const ub = dev.buffer(uni.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
           temps.push(ub);
           dev.write(ub, new Uint8Array(uni));
           const bg = dev.device.createBindGroup({
             layout,
-            entries: [...s.args.map((id, i) => ({ binding: i, resource: { buffer: gpu[id]! } })), { binding: s.args.length, resource: { buffer: ub } }],
+            entries: [
+              ...s.bindings.map((b, i) => ({ binding: i, resource: { buffer: gpu[b.buffer]! } })),
+              { binding: s.uniformBinding, resource: { buffer: ub } },
+            ],
           });
           const pass = enc.beginComputePass();
           pass.setPipeline(pipeline);
@@ -156,17 +196,30 @@ export async function runProgram(prog: Program, dev: WebGpuDevice, inputs: Recor
         }
       }
     };
-    await run(prog.steps);
+    await run(m.steps);
     dev.device.queue.submit([enc.finish()]);
     const outputs = [];
-    for (const o of prog.outputs) {
+    for (const o of m.outputs) {
       const n = sizes[o.buffer]!;
       const raw = n > 0 ? await dev.read(gpu[o.buffer]!, n * 4) : new ArrayBuffer(0);
-      outputs.push({ dtype: o.dtype, shape: o.shape.map((d) => ev(d, `output ${o.name}`)), data: gpuToHost(o.dtype, raw, n) });
+      outputs.push({ dtype: o.dtype, shape: o.shape.map((d) => ev(d, `shape of output ${o.name}`)), data: gpuToHost(o.dtype, raw, n) });
     }
-    const flag = new Uint32Array(await dev.read(gpu[prog.flag]!, 4))[0] !== 0;
+    const flag = new Uint32Array(await dev.read(gpu[m.flag]!, 4))[0] !== 0;
     return { outputs, dims, errorFlag: flag, launches };
   } finally {
     for (const b of [...gpu, ...temps]) b.destroy();
   }
+}
+
+/** Runs a lowered Program: builds its WGSL artifacts (memoized per kernel) and runs the manifest. */
+export async function runProgram(
+  prog: Program,
+  dev: WebGpuDevice,
+  inputs: Record<string, HostArray>,
+  given: Record<string, number> = {},
+  opts: { requires?: readonly DivisibilityRequirement[] } = {},
+): Promise<RunResult> {
+  const { manifest, files } = buildWgslArtifacts(prog, opts);
+  const text = new Map(files);
+  return runManifest(manifest, (f) => text.get(f)!, dev, inputs, given);
 }
