@@ -14,6 +14,14 @@
  * | bf16  | 1.6e-2   | 8e-3      | ≈ 2 ulps of bfloat16 (2^-7 relative spacing), same reasoning |
  * | i32, u32, bool | 0 | 0      | exact: integer and boolean results are exact in every backend |
  *
+ * Mixed precision: a float output computed through f16/bf16 intermediates gets the tolerance of
+ * the narrowest float dtype on any path into it (`outputTolerance`). Each op rounds its f16/bf16
+ * result once; the backend computes that result in f32 and the reference in float64, so the two
+ * can land on either side of a rounding boundary, and one ulp of the narrow type then flows into
+ * the output. Integer and bool outputs stay exact.
+ *
+ * Subnormal inputs and results may be flushed to zero (WGSL allows it); tests use normal values.
+ *
  * Special values must agree exactly: NaN only matches NaN, +inf only +inf, -inf only -inf (and
  * a finite value never matches an infinity). Signed zeros are equal. Shapes must be equal.
  *
@@ -21,6 +29,8 @@
  * maxRel = maxAbs / scale (maxAbs itself when scale is 0).
  */
 import type { DType } from "./graph/dtype.ts";
+import { children, type Graph } from "./graph/node.ts";
+import type { Node } from "./graph/ops.ts";
 
 export interface Tolerance {
   readonly rtol: number;
@@ -36,6 +46,31 @@ export const TOLERANCE: Readonly<Record<DType, Tolerance>> = {
   u32: { rtol: 0, atolScale: 0 },
   bool: { rtol: 0, atolScale: 0 },
 };
+
+const LOOSENESS: readonly DType[] = ["f32", "f16", "bf16"];
+
+/**
+ * The tolerance of output `index` of a graph: its own dtype's, or for a float output the loosest
+ * float dtype among the nodes it depends on (see the module comment). `dtype` names the governing
+ * dtype for messages.
+ */
+export function outputTolerance(graph: Graph, index: number): { readonly dtype: DType; readonly tol: Tolerance } {
+  const out = graph.outputs[index]!;
+  const own = out.dtype as DType;
+  if (own !== "f32" && own !== "f16" && own !== "bf16") return { dtype: own, tol: TOLERANCE[own] };
+  let worst = LOOSENESS.indexOf(own);
+  const seen = new Set<Node>();
+  const stack: Node[] = [out];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const t of n.types) worst = Math.max(worst, LOOSENESS.indexOf(t.dtype));
+    stack.push(...children(n));
+  }
+  const dtype = LOOSENESS[worst]!;
+  return { dtype, tol: TOLERANCE[dtype] };
+}
 
 export interface Comparison {
   readonly ok: boolean;

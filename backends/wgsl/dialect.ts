@@ -26,31 +26,55 @@ const HELPERS: Record<string, string> = {
   _fmodf: "fn _fmodf(a: f32, b: f32) -> f32 { return a - floor(a / b) * b; }",
   _fmin: "fn _fmin(a: f32, b: f32) -> f32 { if (_isnan(a) || _isnan(b)) { return a + b; } return min(a, b); }",
   _fmax: "fn _fmax(a: f32, b: f32) -> f32 { if (_isnan(a) || _isnan(b)) { return a + b; } return max(a, b); }",
-  _pow: "fn _pow(a: f32, b: f32) -> f32 { if (b == 0.0) { return 1.0; } if (a < 0.0 && floor(b) == b) { let m = pow(-a, b); if (_fmodf(b, 2.0) == 1.0) { return -m; } return m; } if (a == 0.0 && b > 0.0) { return 0.0; } return pow(a, b); }",
+  _pow: "fn _pow(a: f32, b: f32) -> f32 { if (b == 0.0) { return 1.0; } if (a == 0.0 && b < 0.0) { let odd = floor(b) == b && _fmodf(b, 2.0) == 1.0; return select(1.0, -1.0, odd && (bitcast<u32>(a) >> 31u) != 0u) * bitcast<f32>(u._inf); } if (a < 0.0 && floor(b) != b && abs(b) != bitcast<f32>(u._inf)) { return bitcast<f32>(u._inf | 0x400000u); } if (a < 0.0 && floor(b) == b) { let m = pow(-a, b); if (_fmodf(b, 2.0) == 1.0) { return -m; } return m; } if (a == 0.0 && b > 0.0) { return 0.0; } return pow(a, b); }",
   _erf: "fn _erf(x: f32) -> f32 { let t = 1.0 / (1.0 + 0.5 * abs(x)); let y = 1.0 - t * exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))); return select(-y, y, x >= 0.0); }",
-  _log1p: "fn _log1p(x: f32) -> f32 { let u = 1.0 + x; if (u == 1.0) { return x; } return log(u) * x / (u - 1.0); }",
+  _log1p: "fn _log1p(x: f32) -> f32 { let v = 1.0 + x; if (v == 1.0) { return x; } if (v == 0.0 || v == bitcast<f32>(u._inf)) { return _log(v); } return _log(v) * x / (v - 1.0); }",
   _expm1: "fn _expm1(x: f32) -> f32 { if (abs(x) < 1e-5) { return x + 0.5 * x * x; } return exp(x) - 1.0; }",
   _bf16: "fn _bf16(x: f32) -> f32 { let b = bitcast<u32>(x); if ((b & 0x7fffffffu) > 0x7f800000u) { return x; } return bitcast<f32>((b + 0x7fffu + ((b >> 16u) & 1u)) & 0xffff0000u); }",
-  _f16: "fn _f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2f(x, 0.0))).x; }",
+  // round to binary16, nearest even, by bits (pack2x16float is indeterminate outside the f16 range)
+  _f16: "fn _f16(x: f32) -> f32 { let b = bitcast<u32>(x); let s = b & 0x80000000u; let a = b & 0x7fffffffu; if (a > 0x7f800000u) { return x; } if (a >= 0x477ff000u) { return bitcast<f32>(s | bitcast<u32>(u._inf)); } if (a < 0x38800000u) { let q = round(abs(x) * 16777216.0) / 16777216.0; return select(q, -q, s != 0u); } return bitcast<f32>(s | ((a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u)); }",
+  // log with IEEE edge cases (0 → -inf, negative → NaN, inf → inf) that GPU log approximations miss
+  _log: "fn _log(x: f32) -> f32 { let b = bitcast<u32>(x); let a = b & 0x7fffffffu; if (a > 0x7f800000u) { return x; } if (a == 0u) { return -bitcast<f32>(u._inf); } if (b >= 0x80000000u) { return bitcast<f32>(u._inf | 0x400000u); } if (a == 0x7f800000u) { return x; } return log(x); }",
+  _tanh: "fn _tanh(x: f32) -> f32 { if (abs(x) > 9.0) { return sign(x); } return tanh(x); }",
+  // sin, cos, tan, asin, acos: Cephes single-precision algorithms (Cody-Waite reduction by π/4,
+  // minimax polynomials), about 2 ulps for |x| < 8192; GPU builtins are only bounded to 2^-11
+  // absolute error inside [-π, π]
+  _trig_nan: "fn _trig_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u; }",
+  _sinp: "fn _sinp(r: f32) -> f32 { let z = r * r; return ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r; }",
+  _cosp: "fn _cosp(r: f32) -> f32 { let z = r * r; return ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0; }",
+  _sin: "fn _sin(x: f32) -> f32 { if (_trig_nan(x)) { return bitcast<f32>(u._inf | 0x400000u); } let ax = abs(x); var sg = select(1.0, -1.0, x < 0.0); var j = i32(ax * 1.27323954473516); var y = f32(j); if ((j & 1) != 0) { j = j + 1; y = y + 1.0; } j = j & 7; if (j > 3) { sg = -sg; j = j - 4; } let r = ((ax - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8; if (j == 1 || j == 2) { return sg * _cosp(r); } return sg * _sinp(r); }",
+  _cos: "fn _cos(x: f32) -> f32 { if (_trig_nan(x)) { return bitcast<f32>(u._inf | 0x400000u); } let ax = abs(x); var sg = 1.0; var j = i32(ax * 1.27323954473516); var y = f32(j); if ((j & 1) != 0) { j = j + 1; y = y + 1.0; } j = j & 7; if (j > 3) { j = j - 4; sg = -sg; } if (j > 1) { sg = -sg; } let r = ((ax - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8; if (j == 1 || j == 2) { return sg * _sinp(r); } return sg * _cosp(r); }",
+  _tan: "fn _tan(x: f32) -> f32 { if (_trig_nan(x)) { return bitcast<f32>(u._inf | 0x400000u); } let ax = abs(x); var j = i32(ax * 1.27323954473516); var y = f32(j); if ((j & 1) != 0) { j = j + 1; y = y + 1.0; } let z = ((ax - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8; let zz = z * z; var t = z; if (ax > 1e-4) { t = (((((9.38540185543e-3 * zz + 3.11992232697e-3) * zz + 2.44301354525e-2) * zz + 5.34112807005e-2) * zz + 1.33387994085e-1) * zz + 3.33331568548e-1) * zz * z + z; } if ((j & 2) != 0) { t = -1.0 / t; } return select(t, -t, x < 0.0); }",
+  _asin: "fn _asin(x: f32) -> f32 { let a = abs(x); if (!(a <= 1.0)) { return bitcast<f32>(u._inf | 0x400000u); } if (a < 1e-4) { return x; } var z: f32; var v: f32; let big = a > 0.5; if (big) { z = 0.5 * (1.0 - a); v = sqrt(z); } else { v = a; z = a * a; } var r = ((((4.2163199048e-2 * z + 2.4181311049e-2) * z + 4.5470025998e-2) * z + 7.4953002686e-2) * z + 1.6666752422e-1) * z * v + v; if (big) { r = 1.5707963267948966 - (r + r); } return select(r, -r, x < 0.0); }",
+  _acos: "fn _acos(x: f32) -> f32 { if (!(abs(x) <= 1.0)) { return bitcast<f32>(u._inf | 0x400000u); } if (x < -0.5) { return 3.141592653589793 - 2.0 * _asin(sqrt(0.5 * (1.0 + x))); } if (x > 0.5) { return 2.0 * _asin(sqrt(0.5 * (1.0 - x))); } return 1.5707963267948966 - _asin(x); }",
 };
 /** Helpers that call other helpers. */
-const DEPS: Record<string, string[]> = { _fmin: ["_isnan"], _fmax: ["_isnan"], _pow: ["_fmodf"] };
+const DEPS: Record<string, string[]> = {
+  _fmin: ["_isnan"],
+  _fmax: ["_isnan"],
+  _pow: ["_fmodf"],
+  _log1p: ["_log"],
+  _sin: ["_trig_nan", "_sinp", "_cosp"],
+  _cos: ["_trig_nan", "_sinp", "_cosp"],
+  _tan: ["_trig_nan"],
+  _acos: ["_asin"],
+};
 
 const UNARY: Record<KUnary, (a: string, t: KType) => string> = {
   neg: (a) => `(-${a})`,
   not: (a, t) => (t === "bool" ? `(!${a})` : `(~${a})`),
   abs: (a) => `abs(${a})`,
   exp: (a) => `exp(${a})`,
-  log: (a) => `log(${a})`,
+  log: (a) => `_log(${a})`,
   sqrt: (a) => `sqrt(${a})`,
   rsqrt: (a) => `inverseSqrt(${a})`,
-  sin: (a) => `sin(${a})`,
-  cos: (a) => `cos(${a})`,
-  tan: (a) => `tan(${a})`,
-  asin: (a) => `asin(${a})`,
-  acos: (a) => `acos(${a})`,
+  sin: (a) => `_sin(${a})`,
+  cos: (a) => `_cos(${a})`,
+  tan: (a) => `_tan(${a})`,
+  asin: (a) => `_asin(${a})`,
+  acos: (a) => `_acos(${a})`,
   atan: (a) => `atan(${a})`,
-  tanh: (a) => `tanh(${a})`,
+  tanh: (a) => `_tanh(${a})`,
   floor: (a) => `floor(${a})`,
   ceil: (a) => `ceil(${a})`,
   round: (a) => `round(${a})`,
@@ -128,7 +152,7 @@ export const wgsl: Dialect = {
       helpers.add(h);
     };
     forEachKernelNode(k, () => {}, (e) => {
-      if (e.k === "unary" && ["erf", "log1p", "expm1", "isnan"].includes(e.op)) need(`_${e.op}`);
+      if (e.k === "unary" && ["erf", "log1p", "expm1", "isnan", "log", "tanh", "sin", "cos", "tan", "asin", "acos"].includes(e.op)) need(`_${e.op}`);
       if (e.k === "binary") {
         const f = isF(e.a.t);
         if (e.op === "div" && e.a.t === "i32") need("_fdiv");

@@ -114,7 +114,9 @@ export function lowerGraph(g: Graph): Program {
     loopState.set(a.loop, cur);
     loopIndex.set(a.loop, idx);
     // loop-invariant nodes used by the body are computed once, before the loop
-    for (const b of toposort(a.body)) if (!loopsOf(b).has(a.loop) && b.op !== "loop_state" && b.op !== "loop_index") emit(b, steps);
+    // (only nodes whose loops are all enclosing loops already open: not this one, not one nested in it)
+    for (const b of toposort(a.body))
+      if ([...loopsOf(b)].every((l) => l !== a.loop && loopState.has(l)) && b.op !== "loop_state" && b.op !== "loop_index") emit(b, steps);
     init.forEach((from, i) => steps.push({ k: "copy", from, to: cur[i]! }));
     const body: Step[] = [setIndexLaunch(n, idx, a.loop)];
     const before = new Map(bufOf);

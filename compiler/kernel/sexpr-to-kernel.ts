@@ -9,6 +9,7 @@ import type { DType } from "../graph/dtype.ts";
 import type { SExpr } from "../graph/expr.ts";
 import type { BinaryFn, UnaryFn } from "../graph/ops.ts";
 import { K, type KExpr, type KStmt, type KType } from "./ir.ts";
+import { roundBF16, roundF16 } from "../util/float16.ts";
 
 /** Graph dtype → kernel type (bf16 has no kernel type on WGSL; lowering rejects it earlier). */
 export function ktype(t: DType): KType {
@@ -171,16 +172,18 @@ export function compileExpr(e: SExpr, cx: ExprCtx, out: KStmt[]): KExpr {
     case "score":
       if (!cx.score) throw new Error("score outside a score hook");
       return cx.score;
-    case "const":
-      return { k: "const", v: e.value, t: ktype(e.dtype) };
+    case "const": {
+      const t = ktype(e.dtype);
+      return { k: "const", v: t === "f16" ? roundF16(e.value) : t === "bf16" ? roundBF16(e.value) : e.value, t };
+    }
     case "dim":
       return dimToK(e.dim, cx.sc);
     case "load":
       return emitLoad(e, cx, out);
     case "unary":
-      return unaryK(e.fn, rec(e.a), ktype(e.dtype));
+      return narrow(unaryK(e.fn, rec(e.a), ktype(e.dtype)));
     case "binary":
-      return binaryK(e.fn, rec(e.a), rec(e.b));
+      return narrow(binaryK(e.fn, rec(e.a), rec(e.b)));
     case "select": {
       // Only the chosen branch runs (a guarded load must not set the error flag).
       const c = rec(e.c);
@@ -197,8 +200,19 @@ export function compileExpr(e: SExpr, cx: ExprCtx, out: KStmt[]): KExpr {
     case "cast":
       return castK(rec(e.a), ktype(e.dtype));
     case "reduce":
-      return emitReduce(e, cx, out);
+      return narrow(emitReduce(e, cx, out));
   }
+}
+
+/**
+ * f16/bf16 values live in f32 registers, so an op whose result is f16/bf16 computes in f32 and
+ * must round once (ops.ts: "rounded to the storage dtype once per op"): retype the op as f32 and
+ * cast it to the narrow type (the printers' rounding helper).
+ */
+export function narrow(x: KExpr): KExpr {
+  if ((x.t !== "f16" && x.t !== "bf16") || x.k === "const" || x.k === "load" || x.k === "var" || x.k === "uniform" || x.k === "sload" || x.k === "cast")
+    return x;
+  return { k: "cast", a: { ...x, t: "f32" } as KExpr, t: x.t };
 }
 
 export function castK(a: KExpr, t: KType): KExpr {
@@ -210,7 +224,9 @@ export function castK(a: KExpr, t: KType): KExpr {
     const lo = t === "i32" ? -2147483648 : 0;
     const hi = t === "i32" ? 2147483520 : 4294967040;
     const clamped = K.bin("min", K.bin("max", K.cast(a, "f32"), K.f32(lo)), K.f32(hi));
-    return K.sel(nan, { k: "const", v: 0, t }, { k: "cast", a: clamped, t });
+    // hi is the largest f32 below 2^31 (2^32); at or above 2^31 (2^32) saturate to the int maximum
+    const top = K.bin("ge", K.cast(a, "f32"), K.f32(t === "i32" ? 2147483648 : 4294967296));
+    return K.sel(nan, { k: "const", v: 0, t }, K.sel(top, { k: "const", v: t === "i32" ? 2147483647 : 4294967295, t }, { k: "cast", a: clamped, t }));
   }
   return { k: "cast", a, t };
 }
@@ -230,7 +246,8 @@ export function unaryK(fn: UnaryFn, a: KExpr, t: KType): KExpr {
       return K.bin("div", one, a);
     case "abs":
     case "neg":
-      return F(a.t) || a.t === "i32" ? K.un(fn, a) : a;
+      // u32: abs is the identity, neg wraps (2^32 - x)
+      return F(a.t) || a.t === "i32" ? K.un(fn, a) : fn === "neg" ? { k: "binary", op: "sub", a: K.u32(0), b: a, t: "u32" } : a;
     case "sign":
       if (!F(a.t)) return K.sel(K.bin("gt", a, { k: "const", v: 0, t: a.t }), one, K.sel(K.bin("lt", a, { k: "const", v: 0, t: a.t }), { k: "const", v: -1, t: a.t }, { k: "const", v: 0, t: a.t }));
       return K.un("sign", a);
@@ -307,10 +324,12 @@ function emitReduce(e: Extract<SExpr, { k: "reduce" }>, cx: ExprCtx, out: KStmt[
   const acc = cx.sc.fresh("acc");
   const cnt = cx.sc.fresh("cnt");
   const arg = e.fn === "argmax" || e.fn === "argmin";
-  const init = reduceInit(e.fn, bodyT);
+  const init = reduceInit(e.fn, arg ? bodyT : t);
   out.push({ k: "let", name: acc, t: arg ? bodyT : t, init, mutable: true });
+  // integer max/min of an empty domain is 0 (ops.ts): count the elements seen
+  const intMinMax = (e.fn === "max" || e.fn === "min") && !F(t);
   if (arg) out.push({ k: "let", name: cnt, t: "i32", init: K.i32(-1), mutable: true });
-  else if (e.fn === "mean") out.push({ k: "let", name: cnt, t: "i32", init: K.i32(0), mutable: true });
+  else if (e.fn === "mean" || intMinMax) out.push({ k: "let", name: cnt, t: "i32", init: K.i32(0), mutable: true });
   const inner: KStmt[] = [];
   const loops: { name: string; end: KExpr }[] = e.vars.map((v) => {
     const name = cx.sc.fresh("r");
@@ -334,6 +353,7 @@ function emitReduce(e: Extract<SExpr, { k: "reduce" }>, cx: ExprCtx, out: KStmt[
     case "max":
     case "min":
       work.push({ k: "assign", name: acc, value: K.bin(e.fn, accV, bv) });
+      if (intMinMax) work.push({ k: "assign", name: cnt, value: K.add(K.v(cnt, "i32"), K.i32(1)) });
       break;
     case "any":
       work.push({ k: "assign", name: acc, value: K.bin("or", accV, bv) });
@@ -363,6 +383,7 @@ function emitReduce(e: Extract<SExpr, { k: "reduce" }>, cx: ExprCtx, out: KStmt[
   for (let i = loops.length - 1; i >= 0; i--) nest = [{ k: "for", var: loops[i]!.name, start: K.i32(0), end: loops[i]!.end, step: 1, body: nest }];
   out.push(...nest);
   if (arg) return K.v(cnt, "i32");
+  if (intMinMax) return K.sel(K.bin("eq", K.v(cnt, "i32"), K.i32(0)), { k: "const", v: 0, t }, accV);
   if (e.fn === "mean") {
     const c = K.v(cnt, "i32");
     return K.sel(K.bin("eq", c, K.i32(0)), { k: "const", v: NaN, t }, K.bin("div", accV, castK(c, t)));
