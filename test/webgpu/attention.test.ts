@@ -226,6 +226,7 @@ suite(`fused attention on WebGPU${dev ? "" : ` (skipped: WebGPU unavailable: ${w
       { B: 2, H: 1, N: 5, M: 3, D: 5, E: 3 },
       { B: 1, H: 1, N: 17, M: 16, D: 1, E: 64 },
       { B: 1, H: 2, N: 4, M: 0, D: 8, E: 2 }, // no keys: every row masked
+      { B: 1, H: 1, N: 3, M: 5, D: 0, E: 0 }, // D = 0: logits 0 whatever the scale; empty o, lse still written
     ])
       it(`dims ${JSON.stringify(dims)}`, async () => {
         const inp = randomInputs(g, dims, 12);
@@ -302,6 +303,26 @@ suite(`fused attention on WebGPU${dev ? "" : ` (skipped: WebGPU unavailable: ${w
       const ok = await compare("route in range", g, inp);
       expect(ok.res.errorFlag).toBe(false);
     });
+  });
+
+  it("hook loads are bounds-checked and flag; hooks run only for keys the route admits", async () => {
+    // mask reads m[j - 8]: keys of block 0 (j < 8) index out of range
+    const g = build((b) => {
+      const m = b.input("m", "bool", [16]);
+      return attn(b, ...qkv(b, [], 10, 24, 4, 4), {
+        blocks: { route: b.input("route", "i32", [1, 2]), blockQ: 16, blockK: 8 },
+        mask: ([, j]) => S.load(m, [S.sub(j!, 8)]),
+        returns: [{ kind: "lse" }, { kind: "probs", rows: b.input("rows", "i32", [2]) }],
+      });
+    });
+    const inp = randomInputs(g, {}, 19);
+    inp.rows = hostTensor("i32", [2], [0, 9]);
+    inp.route = hostTensor("i32", [1, 2], [1, 2]);
+    const unrouted = await compare("hook loads, block 0 not routed", g, inp);
+    expect(unrouted.res.errorFlag).toBe(false);
+    inp.route = hostTensor("i32", [1, 2], [2, 0]);
+    const routed = await compare("hook loads, block 0 routed", g, inp);
+    expect(routed.res.errorFlag).toBe(true);
   });
 
   it("an out-of-range probs row gives zeros and sets the flag", async () => {

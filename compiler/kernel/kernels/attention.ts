@@ -89,20 +89,27 @@ const setFlag = (flag: string): KStmt => ({ k: "store", buf: flag, index: K.i32(
 /** Statement emission with fresh names. */
 class Em {
   constructor(readonly sc: KernelScope) {}
+  /** A fresh name that is not a type name of a target (i32, f16, u8, ...). */
+  name(prefix: string): string {
+    for (;;) {
+      const n = this.sc.fresh(prefix);
+      if (!/^(i|u|f|bf)\d+$/.test(n)) return n;
+    }
+  }
   let(out: KStmt[], prefix: string, init: KExpr): KExpr {
     if (init.k === "var" || init.k === "const") return init;
-    const name = this.sc.fresh(prefix);
+    const name = this.name(prefix);
     out.push({ k: "let", name, t: init.t, init, mutable: false });
     return K.v(name, init.t);
   }
   mut(out: KStmt[], prefix: string, init: KExpr): KExpr {
-    const name = this.sc.fresh(prefix);
+    const name = this.name(prefix);
     out.push({ k: "let", name, t: init.t, init, mutable: true });
     return K.v(name, init.t);
   }
   /** for (v = start; v < end; v += step) body(v). */
   loop(out: KStmt[], prefix: string, start: KExpr, end: KExpr, step: number, body: (v: KExpr, out: KStmt[]) => void): void {
-    const name = this.sc.fresh(prefix);
+    const name = this.name(prefix);
     const b: KStmt[] = [];
     body(K.v(name, "i32"), b);
     out.push({ k: "for", var: name, start, end, step, body: b });
@@ -361,6 +368,22 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
     } else base.loop(out, "r", row0, K.i32(rows), step, (r, b) => f(r, col, b));
   };
   for (const cols of new Set([Dc, TK, Dvc])) grid([], 1, cols, () => {}); // hoist the coordinates
+  /**
+   * The rows a thread owns in a rows × cols grid (column tid % cols, rows tid / cols + n·(WG/cols)),
+   * unrolled: r, a clamped copy rc safe to read with, and a validity test when the last may be past the end.
+   */
+  const owned = (rows: number, cols: number) => {
+    const { col, row0 } = gridCols.get(cols)!;
+    const step = WG / cols;
+    const n = Math.max(1, Math.ceil(rows / step));
+    const list = Array.from({ length: n }, (_, k) => {
+      const r = k === 0 ? row0 : base.let(main, "ro", K.add(row0, K.i32(k * step)));
+      const valid = (k + 1) * step <= rows ? undefined : lt(r, K.i32(rows));
+      const rc = valid ? base.let(main, "rc", K.bin("min", r, K.i32(rows - 1))) : r;
+      return { r, rc, valid };
+    });
+    return Object.assign(list, { col });
+  };
 
   const wg = K.v("wg", "i32");
   const nDcK = dimToK(nDc, sc);
@@ -405,7 +428,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   main.push(iff(lt(tid, K.i32(Tq)), [sstore("rm", tid, NEG_INF), sstore("rl", tid, ZERO), ...massOuts.map((_, n) => sstore(`rs${n}`, tid, ZERO))]));
   const stageQ = (out: KStmt[], d0: KExpr) =>
     grid(out, Tq, Dc, (r, col, b) => {
-      const i = em.let(b, "i", K.add(rowStart, r));
+      const i = em.let(b, "qi", K.add(rowStart, r));
       const d = em.let(b, "d", K.add(d0, col));
       const x = em.guardedLoad(b, and(lt(i, rowEnd), lt(d, DK)), srcs[0]!.buf, K.add(qBase, K.add(K.mul(i, DK), d)), qT, { k: "const", v: 0, t: qT });
       b.push(sstore("qs", K.add(K.mul(r, K.i32(Dc)), col), castK(x, "f32")));
@@ -427,45 +450,48 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         const x = em.guardedLoad(b, and(ok, lt(d, DK)), srcs[1]!.buf, K.add(kBase, K.add(K.mul(j, DK), d)), kT, { k: "const", v: 0, t: kT });
         b.push(sstore("kv", K.add(K.mul(r, K.i32(Dc)), col), castK(x, "f32")));
       });
-    /** acc + Σ_dd qs[r, dd]·kv[jj, dd] over dd < n, sequential. */
-    const dotLoop = (b: KStmt[], r: KExpr, jj: KExpr, init: KExpr, n: number): KExpr => {
-      const acc = em.mut(b, "acc", init);
-      em.loop(b, "dd", K.i32(0), K.i32(n), 1, (dd, lb) =>
-        lb.push(assign(acc, fadd(acc, fmul(sload("qs", K.add(K.mul(r, K.i32(Dc)), dd)), sload("kv", K.add(K.mul(jj, K.i32(Dc)), dd)))))),
-      );
-      return acc;
-    };
-    /** Logits from the dot products (dot(b, r, jj) gives the dot), into sp. */
-    const logits = (b0: KStmt[], dot: (b: KStmt[], r: KExpr, jj: KExpr) => KExpr) =>
-      grid(b0, Tq, TK, (r, jj, b) => {
-        const i = em.let(b, "i", K.add(rowStart, r));
-        const { j, ok } = keyOk(b, jj);
-        const z = em.mut(b, "zt", NEG_INF);
-        const valid: KStmt[] = [];
-        const zz = em.logit(valid, i, j, scale, bias, (kb) => dot(kb, r, jj));
-        valid.push(assign(z, zz));
-        b.push(iff(and(lt(i, rowEnd), ok), valid));
-        b.push(sstore("sp", K.add(K.mul(r, K.i32(TK)), jj), z));
+    // a thread owns key column jj = tid % TK of rows tid / TK + n·(WG/TK): one K element load serves them all
+    const own = owned(Tq, TK);
+    /** accs[n] += Σ_dd qs[row n, dd]·kv[jj, dd] over dd < len, sequential in dd (the probs kernel's order). */
+    const dots = (b: KStmt[], accs: readonly KExpr[], len: number): void => {
+      const qb = own.map(({ rc }) => em.let(b, "qr", K.mul(rc, K.i32(Dc))));
+      const kb = em.let(b, "kr", K.mul(own.col, K.i32(Dc)));
+      em.loop(b, "dd", K.i32(0), K.i32(len), 1, (dd, lb) => {
+        const kx = em.let(lb, "kx", sload("kv", K.add(kb, dd)));
+        own.forEach((_, n) => lb.push(assign(accs[n]!, fadd(accs[n]!, fmul(sload("qs", K.add(qb[n]!, dd)), kx)))));
       });
-    // 1–2. dot products and logits
+    };
+    /** Logits from the dot products, into sp. */
+    const logits = (b0: KStmt[], accs: readonly KExpr[]) =>
+      own.forEach(({ r, valid }, n) => {
+        const b: KStmt[] = [];
+        const i = em.let(b, "qi", K.add(rowStart, r));
+        const { j, ok } = keyOk(b, own.col);
+        const z = em.mut(b, "zt", NEG_INF);
+        const kept: KStmt[] = [];
+        const zz = em.logit(kept, i, j, scale, bias, () => accs[n]!);
+        kept.push(assign(z, zz));
+        b.push(iff(and(lt(i, rowEnd), ok), kept));
+        b.push(sstore("sp", K.add(K.mul(r, K.i32(TK)), own.col), z));
+        if (valid) b0.push(iff(valid, b));
+        else b0.push(...b);
+      });
+    // 1–2. dot products (in registers) and logits
+    const accs = own.map(() => em.mut(out, "acc", ZERO));
     if (dRes) {
       stageK(out, K.i32(0));
       out.push(BARRIER);
-      logits(out, (b, r, jj) => dotLoop(b, r, jj, ZERO, Dval));
+      dots(out, accs, Dval);
     } else {
-      grid(out, Tq, TK, (r, jj, b) => b.push(sstore("sp", K.add(K.mul(r, K.i32(TK)), jj), ZERO)));
       em.loop(out, "d0", K.i32(0), DK, Dc, (d0, lb) => {
         stageQ(lb, d0);
         stageK(lb, d0);
         lb.push(BARRIER);
-        grid(lb, Tq, TK, (r, jj, b) => {
-          const e = em.let(b, "e", K.add(K.mul(r, K.i32(TK)), jj));
-          b.push(sstore("sp", e, dotLoop(b, r, jj, sload("sp", e), Dc)));
-        });
+        dots(lb, accs, Dc);
         lb.push(BARRIER);
       });
-      logits(out, (b, r, jj) => sload("sp", K.add(K.mul(r, K.i32(TK)), jj)));
     }
+    logits(out, accs);
     out.push(BARRIER);
     // 3. row statistics (tid < Tq), while everyone stages V·vscale
     const row: KStmt[] = [];
@@ -510,16 +536,20 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       b.push(sstore("kv", K.add(K.mul(jj, K.i32(Dvc)), col), ld));
     });
     out.push(BARRIER);
-    // 4. O ← α·O + P·V
-    grid(out, Tq, Dvc, (r, col, b) => {
-      const e = em.let(b, "e", K.add(K.mul(r, K.i32(Dvc)), col));
-      const acc = em.mut(b, "o", fmul(sload("os", e), sload("ra", r)));
-      const rb2 = em.let(b, "pb", K.mul(r, K.i32(TK)));
-      em.loop(b, "jj", K.i32(0), K.i32(TK), 1, (jj, lb) => {
-        const p = em.let(lb, "p", sload("sp", K.add(rb2, jj)));
-        lb.push(assign(acc, fadd(acc, K.sel(K.bin("ge", p, ZERO), fmul(p, sload("kv", K.add(K.mul(jj, K.i32(Dvc)), col))), ZERO))));
+    // 4. O ← α·O + P·V; a thread owns column col of rows row0 + n·(WG/Dvc), each V element loaded once for all of them
+    const ownV = owned(Tq, Dvc);
+    const oacc = ownV.map(({ rc }) => em.mut(out, "o", fmul(sload("os", K.add(K.mul(rc, K.i32(Dvc)), ownV.col)), sload("ra", rc))));
+    const pbs = ownV.map(({ rc }) => em.let(out, "pb", K.mul(rc, K.i32(TK))));
+    em.loop(out, "jj", K.i32(0), K.i32(TK), 1, (jj, lb) => {
+      const vv = em.let(lb, "vv", sload("kv", K.add(K.mul(jj, K.i32(Dvc)), ownV.col)));
+      ownV.forEach((_, n) => {
+        const p = em.let(lb, "p", sload("sp", K.add(pbs[n]!, jj)));
+        lb.push(assign(oacc[n]!, fadd(oacc[n]!, K.sel(K.bin("ge", p, ZERO), fmul(p, vv), ZERO))));
       });
-      b.push(sstore("os", e, acc));
+    });
+    ownV.forEach(({ r, valid }, n) => {
+      const st = sstore("os", K.add(K.mul(r, K.i32(Dvc)), ownV.col), oacc[n]!);
+      out.push(valid ? iff(valid, [st]) : st);
     });
     out.push(BARRIER);
   };
@@ -543,7 +573,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
 
   // outputs
   grid(main, Tq, Dvc, (r, col, b) => {
-    const i = em.let(b, "i", K.add(rowStart, r));
+    const i = em.let(b, "qi", K.add(rowStart, r));
     const cc = em.let(b, "cv", K.add(c0, col));
     const st: KStmt[] = [];
     const m = em.let(st, "m", sload("rm", r));
@@ -554,7 +584,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   });
   if (lseOuts.length || nMass) {
     const st: KStmt[] = [];
-    const i = em.let(st, "i", K.add(rowStart, tid));
+    const i = em.let(st, "qi", K.add(rowStart, tid));
     const w: KStmt[] = [];
     const m = em.let(w, "m", sload("rm", tid));
     const l = em.let(w, "l", sload("rl", tid));
@@ -602,7 +632,7 @@ function probsKernel(cx: LowerCtx, c: Common, lseBuf: number, p: { out: number; 
   const NqK = em.dK(Nq);
   const DK = em.dK(Dq);
   const rowsS = srcs[p.rows]!;
-  const i = em.let(w, "i", K.load(rowsS.buf, bcastIndex(rowsS.shape, [...bidx, rr], sc), "i32"));
+  const i = em.let(w, "qi", K.load(rowsS.buf, bcastIndex(rowsS.shape, [...bidx, rr], sc), "i32"));
   const val = em.mut(w, "pv", ZERO);
   const iok = em.let(w, "iok", and(K.bin("ge", i, K.i32(0)), lt(i, NqK)));
   w.push(iff(and(not(iok), K.bin("ne", i, K.i32(-1))), [setFlag("flag")]));
