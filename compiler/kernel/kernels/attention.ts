@@ -7,8 +7,8 @@
  * columns); the workgroup id is linearized so large grids fold into y. For every key tile of TK
  * keys it
  *   1. stages K (and Q, unless the whole Q tile stays resident because D ≤ DC_MAX is a constant)
- *      in workgroup memory, D chunk by D chunk, and accumulates the dot products S = Q·Kᵀ
- *      (Tq × TK, one entry per (row, key), sequential over d);
+ *      in workgroup memory, D chunk by D chunk, and accumulates the dot products S = Q·Kᵀ in
+ *      registers (Tq × TK, sequential over d);
  *   2. turns them into final logits per (row, key): route/range check, mask hook, scale (1/√D from
  *      the D uniform when D is symbolic), score hook, bias; removed keys get -inf;
  *   3. row threads (tid < Tq) update the running max m, sum l (and one restricted sum per `mass`
@@ -17,6 +17,11 @@
  *      (already multiplied by the value scale);
  *   4. O ← α·O + P·V on the workgroup's Tq × Dvc accumulator in workgroup memory.
  * At the end o = O / l (0 on fully masked rows), lse = m + log l (−inf), mass = l_S / l (0).
+ * A +inf or NaN logit poisons its row with NaN explicitly (ops.ts), and ±inf/NaN are tested on
+ * the bits, since targets may assume finite math (WGSL) or compare NaN unreliably (SwiftShader).
+ * Resources: 128 threads; at most 16·64 + 16·64 + 16·16 + 16·64 + 16·(3 + #mass) floats of
+ * workgroup memory (≈ 13.5 KB, under the 16 KiB WebGPU default). Every input the kernel reads,
+ * each output and the flag is one storage binding (12 on SwiftShader, 8 in the WebGPU default).
  * Block routes: a workgroup's rows all lie in one query block (query blocks are split into
  * ceil(blockQ/Tq) tiles), so its key set is the union of its route row's blocks, visited entry by
  * entry (duplicates twice: multiplicity for free); -1 entries are skipped, other out-of-range
@@ -24,8 +29,11 @@
  * Workgroup-uniform control flow: every barrier sits under loops and ifs whose conditions depend
  * only on the workgroup id, uniforms, constants and loads from read-only buffers at such indices.
  *
- * Constant vs symbolic: Tq, TK, the D chunk Dc and the value chunk Dvc are compile-time constants
- * (Dc, Dvc the next power of two of D, Dv when those are constants ≤ 64, else 32 and 64); D, Dv,
+ * Constant vs symbolic: Tq (≤ 16; fewer for a short constant Nq, or blockQ split evenly), TK (≤ 16;
+ * the next power of two of a shorter constant Nk or blockK), the D chunk Dc and the value chunk Dvc
+ * are compile-time constants (Dc, Dvc the next power of two of D, Dv when those are constants ≤ 64,
+ * else 32 and 64). Per-thread work is register-blocked: a thread owns one column (key, value
+ * column) of several rows, unrolled, so one shared load of K or V serves all of them. D, Dv,
  * Nq, Nk, batch dims, block sizes and the route width may all be symbolic (loops and the grid use
  * their uniforms). A symbolic (or > 64) Dv is split over ceil(Dv/64) workgroups per query tile,
  * each recomputing the logits.
@@ -45,8 +53,8 @@ import { decompose, linearId } from "./elementwise.ts";
 
 /** Threads per workgroup of the main kernel. */
 const WG = 128;
-/** Keys per tile. */
-const TK = 16;
+/** Keys per tile (at most). */
+const TK_MAX = 16;
 /** Query rows per workgroup (at most). */
 const TQ = 16;
 /** Largest D kept as one resident chunk; the chunk width when D is symbolic or larger. */
@@ -318,15 +326,19 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   const nDc: Dim = DvVal !== undefined ? dim(Math.max(1, Math.ceil(DvVal / Dvc))) : Dm.max(Dm.ceilDiv(Dv, Dvc), 1);
   const blocks = a.blocks;
   const bqV = blocks?.blockQ.value;
-  let Tq = TQ;
+  let Tq = Nq.value !== undefined ? Math.max(1, Math.min(TQ, Nq.value)) : TQ;
   let nSub: Dim | undefined; // query tiles per query block (routed)
   if (blocks) {
+    Tq = TQ;
     if (bqV !== undefined) {
       const n = Math.max(1, Math.ceil(bqV / TQ));
       Tq = Math.max(1, Math.ceil(bqV / n));
       nSub = dim(n);
     } else nSub = Dm.ceilDiv(blocks.blockQ, TQ);
   }
+  // keys per tile: fewer when a constant key range (Nk, or blockK when routed) is shorter
+  const keySpan = blocks ? blocks.blockK.value : Nk.value;
+  const TK = keySpan !== undefined ? Math.min(TK_MAX, nextPow2(keySpan)) : TK_MAX;
   const nQB: Dim | undefined = blocks ? Dm.ceilDiv(Nq, blocks.blockQ) : undefined;
   const nQT: Dim = blocks ? Dm.mul(nQB!, nSub!) : Dm.ceilDiv(Nq, Tq);
   const total = Dm.mul(Dm.mul(Bn, nQT), nDc);
@@ -405,8 +417,9 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   if (blocks) {
     const nSubK = em.dK(nSub!);
     const bqK = em.dK(blocks.blockQ);
-    qb = em.let(main, "qb", K.bin("div", qt, nSubK));
-    const sub = em.let(main, "qsub", K.bin("mod", qt, nSubK));
+    const whole = nSub!.value === 1;
+    qb = whole ? qt : em.let(main, "qb", K.bin("div", qt, nSubK));
+    const sub = whole ? K.i32(0) : em.let(main, "qsub", K.bin("mod", qt, nSubK));
     const qb0 = em.let(main, "qb0", K.mul(qb, bqK));
     rowStart = em.let(main, "r0", K.add(qb0, K.mul(sub, K.i32(Tq))));
     rowEnd = em.let(main, "r1", K.bin("min", K.add(qb0, bqK), NqK));
@@ -594,7 +607,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
     lseOuts.forEach((_, n) => w.push({ k: "store", buf: `lse${n}`, index: idx, value: K.sel(dead, NEG_INF, K.sel(nan, NAN, fadd(m, K.un("log", l)))) }));
     massOuts.forEach((_, n) => w.push({ k: "store", buf: `mass${n}`, index: idx, value: K.sel(dead, ZERO, K.sel(nan, NAN, K.bin("div", sload(`rs${n}`, tid), l))) }));
     st.push(iff(lt(i, rowEnd), w));
-    main.push(iff(and(lt(tid, K.i32(Tq)), K.bin("eq", dc, K.i32(0))), st));
+    main.push(iff(one ? lt(tid, K.i32(Tq)) : and(lt(tid, K.i32(Tq)), K.bin("eq", dc, K.i32(0))), st));
   }
   body.push(iff(lt(wg, dimToK(total, sc)), main));
 
