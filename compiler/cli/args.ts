@@ -2,14 +2,26 @@
 
 export type Cli =
   | { command: "check"; file: string; defines: Record<string, number | boolean>; graph?: string; json: boolean }
-  | { command: "compile"; file: string; defines: Record<string, number | boolean>; graph?: string; json: boolean; emit?: "ast" | "graph"; outDir?: string }
+  | {
+      command: "compile";
+      file: string;
+      defines: Record<string, number | boolean>;
+      graph?: string;
+      json: boolean;
+      emit?: "ast" | "graph";
+      /** Kernel target (wgsl; cuda is announced but not available yet); checked by the compile command. */
+      target?: string;
+      outDir?: string;
+    }
   | {
       command: "run";
       file: string;
       defines: Record<string, number | boolean>;
       graph?: string;
       json: boolean;
-      backend: "interp";
+      backend: "interp" | "webgpu";
+      /** webgpu: also run the interpreter on the same inputs and compare (tolerance.ts). */
+      check: boolean;
       inputs?: string;
       outputs?: string;
       seed: number;
@@ -21,15 +33,20 @@ export function usage(): string {
 
 Usage:
   attnc check FILE [options]                 check a program; print diagnostics only
-  attnc compile FILE [options]               compile; print or write the IR
+  attnc compile FILE [options]               compile; print or write the IR or the kernels
   attnc run FILE --backend interp [options]  run a graph on the reference interpreter
+  attnc run FILE --backend webgpu [--check]  run a graph on WebGPU (and compare with the interpreter)
 
 Options:
   -D name=value        override a param (int, float, true/false); repeatable
   --graph NAME         choose a graph of the module (default: all for check/compile, the first for run)
   --emit ast|graph     compile: what to print (default: graph)
+  --target wgsl        compile: lower to WGSL kernels plus manifest.json (with -o DIR: one file each)
   -o, --out DIR        compile: write files to DIR instead of printing
-  --backend interp     run: where to run (interp: the float64 reference interpreter)
+  --backend B          run: where to run (interp: the float64 reference interpreter; webgpu: WGSL
+                       kernels on WebGPU — Dawn in Node)
+  --check              run --backend webgpu: also run the interpreter on the same inputs, print the
+                       max abs/rel error per output, exit 1 when one is outside the tolerance
   --inputs DIR         run: read inputs from DIR/<input name>.npy (default: random inputs)
   --outputs DIR        run: write outputs to DIR/<output name>.npy
   --seed N             run: seed of the random inputs (default 0)
@@ -42,6 +59,8 @@ Examples:
   attnc compile examples/dense-attention/dense-attention.attn --emit graph -D window=64
   attnc run examples/dense-attention/dense-attention.attn --backend interp --dim N=16 --outputs out/
   attnc run prog.attn --backend interp --inputs in/ --outputs out/
+  attnc compile examples/dense-attention/dense-attention.attn --graph causal --target wgsl -o out/causal/
+  attnc run prog.attn --backend webgpu --check --dim N=16
 
 Exit codes: 0 success, 1 errors in the program or its inputs, 2 internal compiler error.
 `;
@@ -59,6 +78,8 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
   let emit: "ast" | "graph" | undefined;
   let outDir: string | undefined;
   let backend: string | undefined;
+  let target: string | undefined;
+  let check = false;
   let inputs: string | undefined;
   let outputs: string | undefined;
   let seed = 0;
@@ -108,6 +129,13 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
       case "--backend":
         backend = value();
         break;
+      case "--target":
+        target = value();
+        if (!target) return { error: "--target expects a target name (wgsl)" };
+        break;
+      case "--check":
+        check = true;
+        break;
       case "--inputs":
         inputs = value();
         break;
@@ -128,8 +156,14 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
   }
   if (file === undefined) return { error: `${command}: missing FILE` };
   if (command === "check") return { command, file, defines, graph, json };
-  if (command === "compile") return { command, file, defines, graph, json, emit, outDir };
-  if (backend === undefined) return { error: "run: --backend is required (interp)" };
-  if (backend !== "interp") return { error: `run: unknown backend '${backend}' (available: interp)` };
-  return { command, file, defines, graph, json, backend, inputs, outputs, seed, dims };
+  if (command !== "compile" && target !== undefined) return { error: `${command}: --target applies to compile only` };
+  if (command !== "run" && check) return { error: `${command}: --check applies to run --backend webgpu only` };
+  if (command === "compile") {
+    if (target !== undefined && emit !== undefined) return { error: "compile: give --emit (graph IR, AST) or --target (kernels), not both" };
+    return { command, file, defines, graph, json, emit, target, outDir };
+  }
+  if (backend === undefined) return { error: "run: --backend is required (interp or webgpu)" };
+  if (backend !== "interp" && backend !== "webgpu") return { error: `run: unknown backend '${backend}' (available: interp, webgpu)` };
+  if (check && backend !== "webgpu") return { error: "run: --check compares a backend with the interpreter; use it with --backend webgpu" };
+  return { command, file, defines, graph, json, backend, check, inputs, outputs, seed, dims };
 }

@@ -10,7 +10,8 @@ import { Diagnostics, formatMessage, type Message } from "../diagnostics/message
 import { printGraph } from "../graph/print.ts";
 import type { Graph } from "../graph/node.ts";
 import { parseArgs, usage, type Cli } from "./args.ts";
-import { runInterp } from "./run.ts";
+import { runInterp, runWebGpu } from "./run.ts";
+import { emitTarget } from "./target.ts";
 
 export class UserError extends Error {
   constructor(
@@ -93,10 +94,10 @@ export async function main(argv: readonly string[], out = process.stdout, err = 
         if (!cli.json) out.write(`${path}: ok (${res.graphs.length} graph${res.graphs.length === 1 ? "" : "s"}: ${res.graphs.map((g) => g.name).join(", ") || "none"})\n`);
         return 0;
       case "compile":
-        return emit(cli, res, out, diagJson);
+        return cli.target !== undefined ? emitTarget(cli, res, out, err, diagJson) : emit(cli, res, out, diagJson);
       case "run": {
         const graph = pickGraph(res, cli.graph);
-        return await runInterp(graph, cli, out, err, diagJson);
+        return cli.backend === "webgpu" ? await runWebGpu(graph, cli, out, err, diagJson) : await runInterp(graph, cli, out, err, diagJson);
       }
     }
   } catch (e) {

@@ -1,15 +1,26 @@
-/** `attnc run --backend interp`: inputs from .npy (or random), the reference interpreter, outputs to .npy. */
+/**
+ * `attnc run`: inputs from .npy (or random), one backend, outputs to .npy. Both backends share
+ * the input handling, the output files and the summary:
+ * - `--backend interp`: the float64 reference interpreter;
+ * - `--backend webgpu`: the optimized graph lowered to WGSL kernels and run on WebGPU (Dawn in
+ *   Node); with `--check`, the interpreter runs on the same inputs and each output is compared
+ *   under the tolerance policy (compiler/tolerance.ts).
+ */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Diagnostics } from "../diagnostics/messages.ts";
-import { dimVars } from "../graph/dim.ts";
 import { DiagnosticBag, codeString, formatDiagnostic } from "../diagnostics/diagnostic.ts";
 import type { Span } from "../diagnostics/source.ts";
 import type { DType } from "../graph/dtype.ts";
 import type { Graph } from "../graph/node.ts";
-import { defaultDims, interpret, randomInputs, InterpError, type HostTensor } from "../graph/interp.ts";
+import type { Node } from "../graph/ops.ts";
+import { defaultDims, interpret, randomInputs, InterpError, type HostTensor, type InterpResult } from "../graph/interp.ts";
+import { compareOutput, describeComparison, outputTolerance } from "../tolerance.ts";
 import { NpyError, readNpyAsF64, writeNpy, type NpyWriteDtype } from "../../runtime/npy.ts";
+import { WebGpuDevice, WebGpuUnavailable } from "../../runtime/webgpu/device.ts";
+import { RunError, runProgram } from "../../runtime/webgpu/execute.ts";
 import type { Cli } from "./args.ts";
+import { lowerForTarget } from "./lowering.ts";
 import { UserError, io } from "./main.ts";
 
 type RunCli = Extract<Cli, { command: "run" }>;
@@ -28,47 +39,56 @@ const ACCEPT: Record<DType, readonly string[]> = {
 
 const WRITE_AS: Record<DType, NpyWriteDtype> = { f32: "f4", f16: "f2", bf16: "bf16", i32: "i4", u32: "u4", bool: "b1" };
 
-export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableStream, err: NodeJS.WritableStream, diagnostics: object[] = []): Promise<number> {
-  let inputs: Record<string, HostTensor>;
+interface Outputs {
+  readonly outputs: readonly { readonly dtype: DType; readonly shape: readonly number[]; readonly data: Float64Array }[];
+  readonly dims: Record<string, number>;
+}
+
+/** The run's inputs: read from --inputs DIR, or random (seeded) with --dim sizes (default 8). */
+export function prepareInputs(graph: Graph, cli: RunCli): { inputs: Record<string, HostTensor>; dims: Record<string, number> } {
   const dims: Record<string, number> = { ...cli.dims };
-  if (cli.inputs) {
-    inputs = {};
-    if (!existsSync(cli.inputs) || !statSync(cli.inputs).isDirectory())
-      throw new UserError(Diagnostics.Cannot_read_0_1, [cli.inputs, existsSync(cli.inputs) ? "not a directory" : "no such directory"]);
-    for (const inp of graph.inputs) {
-      const name = inp.arg.name;
-      const path = join(cli.inputs, `${name}.npy`);
-      if (!existsSync(path)) throw new UserError(Diagnostics.Input_0_missing, [name], `expected the file ${path} (${inp.dtype}[${inp.shape.join(", ")}])`);
-      let arr;
-      try {
-        arr = readNpyAsF64(new Uint8Array(io("read", path, () => readFileSync(path))));
-      } catch (e) {
-        if (e instanceof NpyError) throw new UserError(Diagnostics.Cannot_read_0_1, [path, e.message]);
-        throw e;
-      }
-      const dt = inp.dtype as DType;
-      if (!ACCEPT[dt].includes(arr.dtype)) throw new UserError(Diagnostics.Input_0_dtype_1_expected_2, [name, arr.dtype, dt]);
-      inputs[name] = { dtype: dt, shape: arr.shape, data: arr.data };
-    }
-  } else {
-    for (const inp of graph.inputs)
-      for (const [k, v] of Object.entries(defaultDims(graph, dims, DEFAULT_DIM))) dims[k] = v;
-    inputs = randomInputs(graph, dims, cli.seed);
+  if (!cli.inputs) {
+    Object.assign(dims, defaultDims(graph, dims, DEFAULT_DIM));
+    return { inputs: randomInputs(graph, dims, cli.seed), dims };
   }
-  let res;
+  const inputs: Record<string, HostTensor> = {};
+  if (!existsSync(cli.inputs) || !statSync(cli.inputs).isDirectory())
+    throw new UserError(Diagnostics.Cannot_read_0_1, [cli.inputs, existsSync(cli.inputs) ? "not a directory" : "no such directory"]);
+  for (const inp of graph.inputs) {
+    const name = inp.arg.name;
+    const path = join(cli.inputs, `${name}.npy`);
+    if (!existsSync(path)) throw new UserError(Diagnostics.Input_0_missing, [name], `expected the file ${path} (${inp.dtype}[${inp.shape.join(", ")}])`);
+    let arr;
+    try {
+      arr = readNpyAsF64(new Uint8Array(io("read", path, () => readFileSync(path))));
+    } catch (e) {
+      if (e instanceof NpyError) throw new UserError(Diagnostics.Cannot_read_0_1, [path, e.message]);
+      throw e;
+    }
+    const dt = inp.dtype as DType;
+    if (!ACCEPT[dt].includes(arr.dtype)) throw new UserError(Diagnostics.Input_0_dtype_1_expected_2, [name, arr.dtype, dt]);
+    inputs[name] = { dtype: dt, shape: arr.shape, data: arr.data };
+  }
+  return { inputs, dims };
+}
+
+/** Runs the interpreter; an InterpError becomes its error line (input problems carry their code). */
+function runReference(graph: Graph, inputs: Record<string, HostTensor>, dims: Record<string, number>, err: NodeJS.WritableStream): InterpResult | undefined {
   try {
-    res = interpret(graph, inputs, { dims });
+    return interpret(graph, inputs, { dims });
   } catch (e) {
     if (e instanceof InterpError) {
-      // input problems carry their code; anything else the interpreter rejects is a run-time error
       const m = e.message;
       const code = /^input '[^']*': expected dtype/.test(m) ? 5004 : /^missing input/.test(m) ? 5002 : /^input '/.test(m) ? 5003 : undefined;
       err.write(code === undefined ? `error (run time): ${m}\n` : `error ${codeString(code)}: ${m}\n`);
-      return 1;
+      return undefined;
     }
     throw e;
   }
-  const summary = graph.outputNames.map((name, i) => {
+}
+
+function summarize(graph: Graph, res: Outputs) {
+  return graph.outputNames.map((name, i) => {
     const t = res.outputs[i]!;
     let min = Infinity, max = -Infinity, sum = 0, nan = 0;
     for (const v of t.data) {
@@ -80,33 +100,126 @@ export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableS
       }
     }
     const n = t.data.length - nan;
-    return { name, dtype: t.dtype, shape: t.shape, min: n ? min : null, max: n ? max : null, mean: n ? sum / n : null, nan };
+    return { name, dtype: t.dtype, shape: [...t.shape], min: n ? min : null, max: n ? max : null, mean: n ? sum / n : null, nan };
   });
+}
+
+/** Writes --outputs files and prints the summary (text or the JSON object, with `extra` fields). */
+function report(graph: Graph, backend: string, res: Outputs, cli: RunCli, out: NodeJS.WritableStream, json: Record<string, unknown>, lines: readonly string[] = []): void {
+  const summary = summarize(graph, res);
   if (cli.outputs) {
     io("write", cli.outputs, () => mkdirSync(cli.outputs!, { recursive: true }));
     graph.outputNames.forEach((name, i) => {
       const t = res.outputs[i]!;
       const path = join(cli.outputs!, `${name}.npy`);
-      io("write", path, () => writeFileSync(path, writeNpy(t.shape, t.data, WRITE_AS[t.dtype])));
+      io("write", path, () => writeFileSync(path, writeNpy([...t.shape], t.data, WRITE_AS[t.dtype])));
     });
   }
-  if (cli.json) out.write(JSON.stringify({ diagnostics, graph: graph.name, dims: res.dims, outputs: summary, errorFlag: res.errorFlag }, null, 2) + "\n");
-  else {
-    out.write(`graph ${graph.name} on interp (dims: ${Object.entries(res.dims).map(([k, v]) => `${k}=${v}`).join(", ") || "none"}${cli.inputs ? "" : `, random inputs, seed ${cli.seed}`})\n`);
-    for (const s of summary) {
-      const f = (x: number | null) => (x === null ? "-" : Number(x.toPrecision(6)).toString());
-      out.write(`  ${s.name}: ${s.dtype}[${s.shape.join(", ")}]  min ${f(s.min)}  max ${f(s.max)}  mean ${f(s.mean)}${s.nan ? `  NaN ${s.nan}` : ""}\n`);
-    }
-    if (cli.outputs) out.write(`wrote ${graph.outputNames.map((n) => join(cli.outputs!, `${n}.npy`)).join(", ")}\n`);
+  if (cli.json) {
+    const { diagnostics, ...rest } = json;
+    out.write(JSON.stringify({ diagnostics, graph: graph.name, backend, dims: res.dims, outputs: summary, ...rest }, null, 2) + "\n");
+    return;
   }
+  out.write(`graph ${graph.name} on ${backend} (dims: ${Object.entries(res.dims).map(([k, v]) => `${k}=${v}`).join(", ") || "none"}${cli.inputs ? "" : `, random inputs, seed ${cli.seed}`})\n`);
+  for (const s of summary) {
+    const f = (x: number | null) => (x === null ? "-" : Number(x.toPrecision(6)).toString());
+    out.write(`  ${s.name}: ${s.dtype}[${s.shape.join(", ")}]  min ${f(s.min)}  max ${f(s.max)}  mean ${f(s.mean)}${s.nan ? `  NaN ${s.nan}` : ""}\n`);
+  }
+  for (const l of lines) out.write(l + "\n");
+  if (cli.outputs) out.write(`wrote ${graph.outputNames.map((n) => join(cli.outputs!, `${n}.npy`)).join(", ")}\n`);
+}
+
+/** The interpreter's out-of-range events as ATTN5001 diagnostics at the ops' spans. */
+function reportFlag(graph: Graph, errors: readonly { node: Node; message: string }[], err: NodeJS.WritableStream): void {
+  const bag = new DiagnosticBag();
+  for (const e of errors) {
+    const span = graph.cx.origin.get(e.node)?.[0] as Span | undefined;
+    bag.add(Diagnostics.Index_out_of_range_at_run_time_0, span, [`'${e.node.op}' (${e.message})`]);
+  }
+  for (const d of bag.sorted().slice(0, 10)) err.write(formatDiagnostic(d) + "\n");
+}
+
+export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableStream, err: NodeJS.WritableStream, diagnostics: object[] = []): Promise<number> {
+  const { inputs, dims } = prepareInputs(graph, cli);
+  const res = runReference(graph, inputs, dims, err);
+  if (!res) return 1;
+  report(graph, "interp", res, cli, out, { diagnostics, errorFlag: res.errorFlag });
   if (res.errorFlag) {
-    const bag = new DiagnosticBag();
-    for (const e of res.errors) {
-      const span = graph.cx.origin.get(e.node)?.[0] as Span | undefined;
-      bag.add(Diagnostics.Index_out_of_range_at_run_time_0, span, [`'${e.node.op}' (${e.message})`]);
-    }
-    for (const d of bag.sorted().slice(0, 10)) err.write(formatDiagnostic(d) + "\n");
+    reportFlag(graph, res.errors, err);
     return 1;
   }
   return 0;
+}
+
+/** `--backend webgpu [--check]`. */
+export async function runWebGpu(graph: Graph, cli: RunCli, out: NodeJS.WritableStream, err: NodeJS.WritableStream, diagnostics: object[] = []): Promise<number> {
+  const { inputs, dims } = prepareInputs(graph, cli);
+  const lowered = lowerForTarget(graph, "wgsl");
+  if ("diagnostic" in lowered) {
+    err.write(formatDiagnostic(lowered.diagnostic) + "\n");
+    return 1;
+  }
+  let dev: WebGpuDevice;
+  try {
+    dev = await WebGpuDevice.open();
+  } catch (e) {
+    if (e instanceof WebGpuUnavailable) {
+      err.write(`error ${codeString(Diagnostics.Backend_0_unavailable_1.code)}: Backend 'webgpu' is unavailable: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  let res;
+  try {
+    res = await runProgram(lowered.program, dev, inputs, dims, { requires: graph.requires });
+  } catch (e) {
+    if (e instanceof RunError) {
+      err.write(`error ${codeString(Diagnostics.Run_failed_on_0_1.code)}: The run on backend 'webgpu' failed: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    dev.destroy();
+  }
+  const backend = `webgpu (${dev.adapterName})`;
+  if (!cli.check) {
+    report(graph, backend, res, cli, out, { diagnostics, errorFlag: res.errorFlag, launches: res.launches });
+    if (res.errorFlag) {
+      err.write(`error ${codeString(Diagnostics.Index_out_of_range_at_run_time_0.code)}: A data-dependent index was out of range at run time; reads yielded 0 and writes were dropped (run with --check or --backend interp to see which op).\n`);
+      return 1;
+    }
+    return 0;
+  }
+  // --check: the interpreter on the same inputs, every output under the tolerance policy
+  const ref = runReference(graph, inputs, dims, err);
+  if (!ref) return 1;
+  const checks = graph.outputNames.map((name, i) => {
+    const { dtype, tol } = outputTolerance(graph, i);
+    const c = compareOutput(ref.outputs[i]!.dtype, res.outputs[i]!, ref.outputs[i]!, tol);
+    return { name, ok: c.ok, maxAbs: c.maxAbs, maxRel: c.maxRel, tolerance: { dtype, rtol: tol.rtol, atolScale: tol.atolScale }, text: describeComparison(dtype, c) };
+  });
+  const flagOk = ref.errorFlag === res.errorFlag;
+  const lines = ["check against interp:", ...checks.map((c) => `  ${c.name}: ${c.ok ? "ok  " : "FAIL"}  ${c.text}`)];
+  if (!flagOk) lines.push(`  error flag: FAIL  webgpu ${res.errorFlag}, interp ${ref.errorFlag}`);
+  report(graph, backend, res, cli, out, {
+    diagnostics,
+    errorFlag: res.errorFlag,
+    launches: res.launches,
+    check: { ok: checks.every((c) => c.ok) && flagOk, outputs: checks.map(({ text: _t, ...c }) => c), errorFlag: { webgpu: res.errorFlag, interp: ref.errorFlag } },
+  }, lines);
+  let code = 0;
+  for (const c of checks)
+    if (!c.ok) {
+      err.write(`error ${codeString(Diagnostics.Output_0_of_1_differs_2.code)}: Output '${c.name}' of backend 'webgpu' differs from the reference interpreter: ${c.text}.\n`);
+      code = 1;
+    }
+  if (!flagOk) {
+    err.write(`error ${codeString(Diagnostics.Output_0_of_1_differs_2.code)}: The error flag of backend 'webgpu' (${res.errorFlag}) differs from the reference interpreter's (${ref.errorFlag}).\n`);
+    code = 1;
+  }
+  if (res.errorFlag) {
+    reportFlag(graph, ref.errors, err);
+    code = 1;
+  }
+  return code;
 }

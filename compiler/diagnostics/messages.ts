@@ -104,6 +104,7 @@ export const Diagnostics = {
   Target_0_does_not_support_1: m(4001, "error", "Target '{0}' does not support {1}."),
   Unknown_target_0: m(4002, "error", "Unknown target '{0}'; expected wgsl or cuda."),
   Schedule_directive_ignored_0: m(4003, "warning", "Schedule directive '{0}' is not understood and is ignored."),
+  Target_0_not_available_yet_1: m(4004, "error", "Target '{0}' is not available yet; {1}."),
 
   // 5xxx — runtime
   Index_out_of_range_at_run_time_0: m(5001, "error", "A data-dependent index was out of range at run time in {0}; reads yielded 0 and writes were dropped."),
@@ -113,6 +114,8 @@ export const Diagnostics = {
   Cannot_read_0_1: m(5005, "error", "Cannot read '{0}': {1}"),
   Backend_0_unavailable_1: m(5006, "error", "Backend '{0}' is unavailable: {1}"),
   Dim_0_unbound_at_run_time: m(5007, "error", "Dim '{0}' is not determined by the inputs; pass -D {0}=value."),
+  Output_0_of_1_differs_2: m(5008, "error", "Output '{0}' of backend '{1}' differs from the reference interpreter: {2}."),
+  Run_failed_on_0_1: m(5009, "error", "The run on backend '{0}' failed: {1}"),
 
   // 9xxx — internal
   Internal_error_in_0_1: m(9001, "error", "Internal compiler error in {0}: {1}"),

@@ -1,0 +1,55 @@
+/**
+ * `attnc compile FILE --target wgsl [-o DIR]`: each graph optimized, lowered and written as WGSL
+ * kernels plus manifest.json (backends/wgsl/MANIFEST.md). With one graph the files go in DIR;
+ * with several, in DIR/<graph>/. Without -o they are printed, each after a `// ==> path <==` line.
+ * Deterministic: the same source and options give byte-identical files.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { formatDiagnostic } from "../diagnostics/diagnostic.ts";
+import { Diagnostics } from "../diagnostics/messages.ts";
+import type { CompileResult } from "../compile.ts";
+import { buildWgslArtifacts, manifestJson } from "../../backends/wgsl/artifacts.ts";
+import type { Cli } from "./args.ts";
+import { lowerForTarget } from "./lowering.ts";
+import { UserError, io } from "./main.ts";
+
+type CompileCli = Extract<Cli, { command: "compile" }>;
+
+export const TARGETS = ["wgsl", "cuda"] as const;
+
+export function emitTarget(cli: CompileCli, res: CompileResult, out: NodeJS.WritableStream, err: NodeJS.WritableStream, diagnostics: object[]): number {
+  const target = cli.target!;
+  if (target === "cuda") throw new UserError(Diagnostics.Target_0_not_available_yet_1, ["cuda", "the available target is wgsl"]);
+  if (target !== "wgsl") throw new UserError(Diagnostics.Unknown_target_0, [target]);
+  const files: [string, string][] = [];
+  const many = res.graphs.length > 1;
+  let failed = false;
+  for (const g of res.graphs) {
+    const lowered = lowerForTarget(g, "wgsl");
+    if ("diagnostic" in lowered) {
+      err.write(formatDiagnostic(lowered.diagnostic) + "\n");
+      failed = true;
+      continue;
+    }
+    const a = buildWgslArtifacts(lowered.program, { requires: g.requires });
+    const dir = many ? `${g.name}/` : "";
+    files.push([`${dir}manifest.json`, manifestJson(a.manifest)]);
+    for (const [name, text] of a.files) files.push([`${dir}${name}`, text]);
+  }
+  if (failed) return 1;
+  if (cli.outDir) {
+    const root = resolve(cli.outDir);
+    for (const [name, body] of files) {
+      const path = join(root, name);
+      io("write", join(cli.outDir, name), () => {
+        mkdirSync(join(path, ".."), { recursive: true });
+        writeFileSync(path, body);
+      });
+    }
+    const wrote = files.map(([n]) => join(cli.outDir!, n));
+    out.write(cli.json ? JSON.stringify({ diagnostics, wrote }, null, 2) + "\n" : `wrote ${wrote.length} files to ${cli.outDir} (${res.graphs.map((g) => g.name).join(", ")})\n`);
+  } else if (cli.json) out.write(JSON.stringify({ diagnostics, files: Object.fromEntries(files) }, null, 2) + "\n");
+  else for (const [name, body] of files) out.write(`// ==> ${name} <==\n${body}`);
+  return 0;
+}
