@@ -143,6 +143,8 @@ const eq = (a: KExpr, b: KExpr): KExpr => K.bin("eq", a, b);
 const lidI = (): KExpr => K.cast(K.lid(0), "i32");
 /** The i32 linear workgroup id of a [n, 1, 1] dispatch (the runtime may fold n into y). */
 const wgLinear = (): KExpr => K.cast(K.add(K.wid(0), K.mul(K.wid(1), K.nwg(0))), "i32");
+/** The i32 linear thread id of a [n, 1, 1] dispatch of EW_WG-thread workgroups. */
+const threadLinear = (): KExpr => K.cast(K.add(K.mul(K.add(K.wid(0), K.mul(K.wid(1), K.nwg(0))), K.u32(EW_WG)), K.lid(0)), "i32");
 const nextPow2 = (n: number): number => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));
 /** 1 when d > cap, else 0 (d ≥ 0), as a Dim. */
 const dimGt = (d: Dim, cap: number): Dim => D.div(D.min(d, cap + 1), cap + 1);
@@ -351,7 +353,7 @@ function sortLaunches(cx: LowerCtx, spec: SortSpec): Launch[] {
     const innerK = kb.dim(inner);
     const C = kb.let("nch", kb.dim(chunksD));
     const total = kb.dim(D.mul(D.mul(rowsD, chunksD), SORT_CAP));
-    const g = kb.let("g", K.cast(K.add(K.mul(K.add(K.wid(0), K.mul(K.wid(1), K.nwg(0))), K.u32(EW_WG)), K.lid(0)), "i32"));
+    const g = kb.let("g", threadLinear());
     kb.if(lt(g, total), () => {
       const p = kb.let("p", andMask(g, SORT_CAP - 1));
       const rc = kb.let("rc", shrPow2(g, SORT_CAP));
@@ -514,7 +516,7 @@ KERNELS.cumsum = (cx) => {
   /** offset of the s-th element in scan order of a row with base offset `base` */
   const offsetOf = (base: KExpr, s: KExpr) => K.add(base, K.mul(a.reverse ? K.sub(K.sub(nK, K.i32(1)), s) : s, innerK));
   if (sequential) {
-    const g = kb.let("g", K.cast(K.add(K.mul(K.add(K.wid(0), K.mul(K.wid(1), K.nwg(0))), K.u32(EW_WG)), K.lid(0)), "i32"));
+    const g = kb.let("g", threadLinear());
     kb.if(lt(g, rowsK), () => {
       const [base] = rowOffsets(kb, g, innerK, [nK]);
       const acc = kb.var("acc", zero);
@@ -657,7 +659,7 @@ KERNELS.quantize = (cx) => {
     const kb = new KB();
     const DK = kb.dim(Dd);
     const TK = kb.dim(Td);
-    const g = kb.let("g", K.cast(K.add(K.mul(K.add(K.wid(0), K.mul(K.wid(1), K.nwg(0))), K.u32(EW_WG)), K.lid(0)), "i32"));
+    const g = kb.let("g", threadLinear());
     kb.if(lt(g, kb.dim(G)), () => {
       const lo = kb.var("lo", K.f32(Infinity));
       const hi = kb.var("hi", K.f32(-Infinity));
@@ -722,7 +724,7 @@ KERNELS.quantize = (cx) => {
     const DK = kb.dim(Dd);
     const TK = kb.dim(Td);
     const WK = kb.dim(W);
-    const gi = kb.let("gi", K.cast(K.add(K.mul(K.add(K.wid(0), K.mul(K.wid(1), K.nwg(0))), K.u32(EW_WG)), K.lid(0)), "i32"));
+    const gi = kb.let("gi", threadLinear());
     kb.if(lt(gi, kb.dim(words)), () => {
       const row = kb.let("row", divK(gi, WK));
       const w = kb.let("w", modK(gi, WK));
@@ -801,7 +803,7 @@ KERNELS.dequantize = (cx) => {
   const DK = kb.dim(n);
   const TK = kb.dim(Td);
   const WK = kb.dim(W);
-  const gi = kb.let("gi", K.cast(K.add(K.mul(K.add(K.wid(0), K.mul(K.wid(1), K.nwg(0))), K.u32(EW_WG)), K.lid(0)), "i32"));
+  const gi = kb.let("gi", threadLinear());
   kb.if(lt(gi, kb.dim(total)), () => {
     const row = kb.let("row", divK(gi, DK));
     const d = kb.let("d", modK(gi, DK));
