@@ -51,8 +51,8 @@ export function compileSource(path: string, text: string, opts: CompileOptions =
       const g = el.elaborateGraph(d, root.scope);
       if (g) graphs.push(g);
     }
-    // fns that no graph calls are still checked when the module has no graphs (a library)
-    if (decls.length === 0) stage = "check-library";
+    // fns are checked where they are inlined: a fn that no graph calls (e.g. in a library module
+    // without graphs) is parsed and declared, but its body is not checked
   } catch (error) {
     return { module: root?.ast, graphs, diagnostics: [...unknownDefines, ...bag.sorted()], ok: false, internalError: { stage, error } };
   }

@@ -25,7 +25,7 @@ const MAX_INLINE_DEPTH = 64;
  * fns are inlined at every call, so a chain of fns that each call the next twice expands
  * exponentially; past this many expansions in one compilation the call is an error (not a hang).
  */
-const MAX_INLINED_CALLS = 50_000;
+const MAX_INLINED_CALLS = 20_000;
 
 export class Elaborator {
   g: GraphBuilder = new GraphBuilder();
@@ -525,7 +525,8 @@ export class Elaborator {
     }
     // huge literals and overflowing arithmetic (10 ** 400, 1e308) would make inexact or infinite dims
     if (![...d.terms.values()].every((c) => Number.isSafeInteger(c))) {
-      this.error(Diagnostics.Value_out_of_range_0_1, span, `integer ${d.toString()}`, "compile-time integers must be at most 2^53 - 1 in magnitude");
+      const src = this.nameOf(span); // a literal as written: 99999999999999999999 prints as 100000000000000000000
+      this.error(Diagnostics.Value_out_of_range_0_1, span, `integer ${/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(src) ? src : d.toString()}`, "compile-time integers must be at most 2^53 - 1 in magnitude");
       return undefined;
     }
     return d;

@@ -55,7 +55,7 @@ export function io<T>(what: "read" | "write", path: string, f: () => T): T {
   }
 }
 
-export async function main(argv: readonly string[], out = process.stdout, err = process.stderr): Promise<number> {
+export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let stage = "command line";
   try {
     const cli = parseArgs(argv);
