@@ -25,12 +25,17 @@ export function ktype(t: DType): KType {
   }
 }
 
+/** Names a generated local must not take: WGSL and CUDA type names (e.g. prefix "i" + 32). */
+const RESERVED: ReadonlySet<string> = new Set(["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f16", "f32", "f64", "vec2", "vec3", "vec4", "mat2", "mat3", "mat4"]);
+
 /** Per-kernel state while emitting code: fresh names and the uniforms a kernel reads. */
 export class KernelScope {
   private n = 0;
   readonly uniforms = new Set<string>();
   fresh(prefix: string): string {
-    return `${prefix}${this.n++}`;
+    let name = `${prefix}${this.n++}`;
+    while (RESERVED.has(name)) name = `${prefix}${this.n++}`;
+    return name;
   }
   dimUniform(name: string): KExpr {
     const u = `d_${name}`;
