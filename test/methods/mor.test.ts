@@ -121,8 +121,8 @@ function refToken(x: Float64Array, wt: Float64Array, W: W, B: number, N: number)
       w.push(p[best]!);
     }
     depths.push(d);
-    const hc = x0.map((r) => r.slice());
-    const res = x0.map((r) => r.slice());
+    const hc: Float64Array[] = x0.map((r) => r.slice());
+    const res: Float64Array[] = x0.map((r) => r.slice());
     for (let r = 0; r < 3; r++) {
       const act = [...Array(N).keys()].filter((t) => d[t]! >= r);
       if (act.length === 0) continue;
