@@ -140,7 +140,7 @@ describe("MiKV (methods.md §7) against an independent reference", () => {
     check(makeInputs(rng, 1, 2, 9, 8, 3), 4, 4, 4, "one demoted");
   });
 
-  for (const bits of [2, 3, 4]) {
+  for (const bits of [2, 3, 4, 8]) {
     it(`quantize codes and packing are exact (bits = ${bits}, straddling words)`, () => {
       const R = 5, D = 13;
       const W = Math.ceil((D * bits) / 32);

@@ -99,6 +99,16 @@ describe("ToDRE stage 1 (methods.md §6.1) against an independent reference", ()
       });
     });
   }
+  it("AnyRes: cls_attn = −inf outside the global thumbnail puts the pivot inside it", () => {
+    for (const maxsum of [true, false]) {
+      const rng = new Rng(44);
+      const all = checkSelect(rng, 2, 25, 6, 6, maxsum, `${maxsum ? "max-sum" : "k-center"} anyres`, (_x, cls) => {
+        for (let b = 0; b < 2; b++) for (let v = 0; v < 25; v++) if (v < 18) cls[b * 25 + v] = -Infinity; // thumbnail = tokens 18..24
+      });
+      for (const C of all) expect(C.some((c) => c >= 18)).toBe(true);
+    }
+  });
+
   it("the two objectives can disagree (the flag is live)", () => {
     let differ = false;
     for (let s = 0; s < 5 && !differ; s++) {
