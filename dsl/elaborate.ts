@@ -145,7 +145,7 @@ export class Elaborator {
       const poison = () => {
         if (!env.hasOwn(f.name.name)) env.set(f.name.name, { kind: "val", val: ERROR, span: f.name.span });
       };
-      if (f.default) this.error(Diagnostics.Value_out_of_range_0_1, f.default.span, "default value", "graph inputs cannot have defaults");
+      if (f.default) this.error(Diagnostics.Graph_input_cannot_have_default, f.default.span);
       if (!isDType(t.dtype.name)) {
         this.error(Diagnostics.Unknown_dtype_0, t.dtype.span, t.dtype.name);
         poison();
@@ -526,7 +526,7 @@ export class Elaborator {
     // huge literals and overflowing arithmetic (10 ** 400, 1e308) would make inexact or infinite dims
     if (![...d.terms.values()].every((c) => Number.isSafeInteger(c))) {
       const src = this.nameOf(span); // a literal as written: 99999999999999999999 prints as 100000000000000000000
-      this.error(Diagnostics.Value_out_of_range_0_1, span, `integer ${/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(src) ? src : d.toString()}`, "compile-time integers must be at most 2^53 - 1 in magnitude");
+      this.error(Diagnostics.Integer_0_too_large, span, /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(src) ? src : d.toString());
       return undefined;
     }
     return d;
@@ -818,7 +818,7 @@ export class Elaborator {
     if (++this.inlinedCalls > MAX_INLINED_CALLS) {
       // reported once, at the call that crossed the limit; later calls fail silently
       if (this.inlinedCalls === MAX_INLINED_CALLS + 1)
-        this.error(Diagnostics.Value_out_of_range_0_1, call.span, `inlining '${decl.name.name}'`, `more than ${MAX_INLINED_CALLS} fn calls would be expanded (fns are inlined at every call, so calls nested in calls multiply)`);
+        this.error(Diagnostics.Too_many_inlined_calls_0_1, call.span, decl.name.name, MAX_INLINED_CALLS);
       return ERROR;
     }
     const fenv = new Env(undefined, scope);
@@ -950,7 +950,7 @@ export class Elaborator {
         }
       } else {
         if (sawNamed) {
-          this.error(Diagnostics.Value_out_of_range_0_1, a.span, "positional argument", "it follows a named one");
+          this.error(Diagnostics.Positional_argument_after_named, a.span);
           ok = false;
           return;
         }

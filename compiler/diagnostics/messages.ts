@@ -61,6 +61,9 @@ export const Diagnostics = {
   Unknown_attention_return_0: m(2023, "error", "Unknown attention side output '{0}'; expected lse, probs(rows: ...) or mass(keys: ...)."),
   Import_cycle_0: m(2024, "error", "Import cycle through '{0}'."),
   Unused_param_0: m(2025, "warning", "Param '{0}' is never used."),
+  Positional_argument_after_named: m(2026, "error", "A positional argument cannot follow a named one."),
+  Graph_input_cannot_have_default: m(2027, "error", "A graph input cannot have a default value; give it as an input or make it a param."),
+  Too_many_inlined_calls_0_1: m(2028, "error", "Inlining '{0}' would expand more than {1} fn calls (fns are inlined at every call, so nested calls multiply)."),
 
   // 3xxx — shapes, dims and dtypes
   Shapes_0_and_1_cannot_broadcast: m(3001, "error", "Shapes {0} and {1} cannot be broadcast together."),
@@ -99,6 +102,7 @@ export const Diagnostics = {
   Compile_time_value_expected_0: m(3034, "error", "'{0}' must be known at compile time."),
   Blocks_shape_0_for_queries_1: m(3035, "error", "The route tensor {0} does not fit the queries {1}: {2}."),
   Value_out_of_range_0_1: m(3036, "error", "{0} is out of range: {1}."),
+  Integer_0_too_large: m(3037, "error", "The integer {0} is too large; compile-time integers must be at most 2^53 - 1 in magnitude."),
 
   // 4xxx — targets and capabilities
   Target_0_does_not_support_1: m(4001, "error", "Target '{0}' does not support {1}."),
