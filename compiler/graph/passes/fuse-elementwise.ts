@@ -68,7 +68,7 @@ export function exactBody(n: Node): SExpr | undefined {
 }
 
 /** Cheap enough to recompute at every step of a reduction: no transcendental, <= 2 float ops. */
-function cheap(e: SExpr): boolean {
+export function cheap(e: SExpr): boolean {
   let flops = 0;
   let ok = true;
   walk(e, (x) => {

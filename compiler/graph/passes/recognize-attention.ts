@@ -25,7 +25,7 @@ import type { Graph } from "../node.ts";
 import type { Node, OpArgs } from "../ops.ts";
 import { canonicalOperands } from "./cse.ts";
 import { hasReduce, isIdentityLoad, loadsOf, remapSrcs, replaceLoads, usesScore, walk } from "./expr-utils.ts";
-import { exactBody, inline, refuse, type Candidate } from "./fuse-elementwise.ts";
+import { cheap, exactBody, inline, refuse, type Candidate } from "./fuse-elementwise.ts";
 import { describeNode, type Pass, type PassContext } from "./pass.ts";
 import { mapGraph, useCounts } from "./rebuild.ts";
 
@@ -78,9 +78,9 @@ function match(o: Node, uses: ReadonlyMap<Node, number>): Match {
           const why = refuse({ body, shape: x.shape }, k, n, nb, { uses: 1, loopEscape: false });
           if (why) return fail(`cannot inline ${describeNode(n)}: ${why}`);
           chosen.push({ k, body: nb });
-        } else if (nb && !hasReduce(nb) && n.op !== "input" && (nb.k === "load" || loadsOf(nb).length === 0)) {
-          // layout views and index arithmetic (broadcast masks, iota comparisons) are read through
-          if (!refuse({ body, shape: x.shape }, k, n, nb, { uses: 1, loopEscape: false })) chosen.push({ k, body: nb });
+        } else if (nb && readThrough(n) && !refuse({ body, shape: x.shape }, k, n, nb, { uses: 1, loopEscape: false })) {
+          // layout views and cheap index arithmetic (broadcast masks, iota comparisons) are read through
+          chosen.push({ k, body: nb });
         }
       }
       if (chosen.length === 0) break;
@@ -155,6 +155,26 @@ function match(o: Node, uses: ReadonlyMap<Node, number>): Match {
     leaves,
     arg: { scale, score, mask, bias, valueScale: undefined, blocks: undefined, returns: [] },
   };
+}
+
+const through = new WeakMap<Node, ReadonlySet<Node> | null>();
+/**
+ * The tensors a hook would read if n (independent of the scores) were inlined, when that is at
+ * most one tensor through cheap per-element work (iota comparisons, views and tests of one mask);
+ * undefined when n should stay a tensor of its own.
+ */
+function readThrough(n: Node): ReadonlySet<Node> | undefined {
+  const known = through.get(n);
+  if (known !== undefined) return known ?? undefined;
+  let res: ReadonlySet<Node> | undefined;
+  const nb = n.op === "input" ? undefined : exactBody(n);
+  if (nb && !hasReduce(nb) && cheap(nb)) {
+    const leaves = new Set<Node>();
+    for (const s of n.src) for (const l of readThrough(s) ?? [s]) leaves.add(l);
+    if (leaves.size <= 1) res = leaves;
+  }
+  through.set(n, res ?? null);
+  return res;
 }
 
 const leavesAt = (leaves: readonly Node[], i: number): Node => leaves[i - 3]!;
