@@ -30,7 +30,7 @@
  * - shifts take the amount mod 32, like WGSL.
  * - infinities and NaN are `INFINITY`/`NAN` (nvcc does not reject them as WGSL does).
  */
-import type { KBinary, KExpr, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
+import type { KBinary, KExpr, KStmt, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
 import { forEachKernelNode } from "../../compiler/kernel/ir.ts";
 import { printKernel, type Dialect } from "../shared/cstyle.ts";
 
@@ -103,7 +103,8 @@ function floatLiteral(v: number): string {
 }
 
 /** The helpers a kernel's expressions need (dependencies included), in prelude order. */
-export function cudaHelpers(k: Kernel): string[] {
+export function cudaHelpers(kernel: Kernel): string[] {
+  const k = legalizeCuda(kernel);
   const need = new Set<string>();
   const add = (h: string) => {
     if (need.has(h)) return;
@@ -264,18 +265,53 @@ export function cudaDialect(opts: CudaDialectOptions = {}): Dialect {
   };
 }
 
+/**
+ * Legalization for CUDA: drops `let`s whose variable is never read (nvcc warns about them, and
+ * --Werror all-warnings turns that into an error), with the assignments to them, until none is
+ * left. Kernel IR expressions have no side effects, so this never changes what a kernel does.
+ */
+export function legalizeCuda(k: Kernel): Kernel {
+  let body = k.body;
+  for (;;) {
+    const read = new Set<string>();
+    forEachKernelNode({ ...k, body }, () => {}, (e) => {
+      if (e.k === "var") read.add(e.name);
+    });
+    let dropped = false;
+    const prune = (ss: readonly KStmt[]): KStmt[] =>
+      ss.flatMap((s): KStmt[] => {
+        switch (s.k) {
+          case "let":
+          case "assign":
+            if (read.has(s.name)) return [s];
+            dropped = true;
+            return [];
+          case "if":
+            return [{ ...s, then: prune(s.then), ...(s.else ? { else: prune(s.else) } : {}) }];
+          case "for":
+            return [{ ...s, body: prune(s.body) }];
+          default:
+            return [s];
+        }
+      });
+    const next = prune(body);
+    if (!dropped) return body === k.body ? k : { ...k, body };
+    body = next;
+  }
+}
+
 /** The standalone dialect (prelude included). */
 export const cuda: Dialect = cudaDialect();
 const bare: Dialect = cudaDialect({ prelude: false });
 
 /** One kernel as a standalone CUDA translation unit (includes, helpers, uniform struct, kernel). */
 export function printCuda(k: Kernel): string {
-  return printKernel(k, cuda);
+  return printKernel(legalizeCuda(k), cuda);
 }
 
 /** One kernel without includes and helpers (for a module that prints their union once). */
 export function printCudaKernelOnly(k: Kernel): string {
-  return printKernel(k, bare);
+  return printKernel(legalizeCuda(k), bare);
 }
 
 /** Whether a kernel synchronizes its threads or shares memory between them. */

@@ -113,6 +113,7 @@ const HOST_HELPERS = [
   "static inline int64_t attnc_floormod64(int64_t a, int64_t b) { if (b == 0) return 0; int64_t r = a % b; if (r != 0 && ((r < 0) != (b < 0))) r += b; return r; }",
   "static inline int64_t attnc_min64(int64_t a, int64_t b) { return a < b ? a : b; }",
   "static inline int64_t attnc_max64(int64_t a, int64_t b) { return a > b ? a : b; }",
+  "static inline uint32_t attnc_f32_bits_(float f) { union { float f; uint32_t u; } x; x.f = f; return x.u; }",
   "#endif",
 ];
 
@@ -263,8 +264,6 @@ export function emitCudaModule(prog: Program, opts: CudaModuleOptions = {}): Cud
     `  int (*launch)(void* ctx, const ${P}_launch* L);`,
     "  int (*copy)(void* ctx, int from, int to, int64_t elements);",
     `} ${P}_ops;`,
-    "",
-    "static inline uint32_t attnc_f32_bits_(float f) { union { float f; uint32_t u; } x; x.f = f; return x.u; }",
     "",
     ...helperDefs,
     `/* Runs the program's steps in order; returns the first nonzero callback result, or 0. Launches`,
