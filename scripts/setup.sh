@@ -127,4 +127,14 @@ if pkg_installed chromium && [ ! -f "$icd" ]; then
   log "note: chromium is installed but $icd is missing; WebGPU tests may not find a Vulkan device"
 fi
 
+# --- native CUDA addon (optional; builds without a GPU or driver) -------------------------------
+addon=native/build/Release/attnc_cuda.node
+if [ -f "$addon" ] && [ -z "$(find native/src native/CMakeLists.txt -newer "$addon" 2>/dev/null | head -n 1)" ]; then
+  log "native CUDA addon up to date ($addon)"
+elif npm run --silent build:native >/tmp/attnc-native-build.log 2>&1; then
+  log "native CUDA addon built ($addon)"
+else
+  log "note: the native CUDA addon did not build (see /tmp/attnc-native-build.log); CUDA runs are unavailable, everything else works"
+fi
+
 log "done"
