@@ -211,31 +211,8 @@ export function asCompute(n: Node): SExpr | undefined {
       void x;
       return ld(0, [...pre, load(1, iidx, "i32"), ...out.slice(ax + 1)]);
     }
-    case "segment_reduce": {
-      const a = n.arg as OpArgs["segment_reduce"];
-      const [x, seg] = s as [Node, Node];
-      const iv = { id: vs.take(), extent: x.shape[a.axis]! };
-      const xi = out.map((v, k) => (k === a.axis ? V(iv.id) : v));
-      const si = [...bcastIdx(seg.shape.slice(0, a.axis), x.shape.slice(0, a.axis), out.slice(0, a.axis)), V(iv.id)];
-      const cond = bin("eq", load(1, si, "i32"), out[a.axis]!, "bool");
-      const f = dt(n);
-      if (a.fn === "mean") {
-        const sum = reduce("sum", [iv], cast(ld(0, xi), f === "f16" || f === "bf16" ? "f32" : f), cond);
-        const iv2 = { id: vs.take(), extent: x.shape[a.axis]! };
-        const si2 = [...si.slice(0, -1), V(iv2.id)];
-        const cnt = reduce("sum", [iv2], I(1), bin("eq", load(1, si2, "i32"), out[a.axis]!, "bool"));
-        return cast(sel(bin("eq", cnt, I(0), "bool"), C(0, sum.dtype), bin("div", sum, cast(cnt, sum.dtype))), f);
-      }
-      const body = ld(0, xi);
-      const red = reduce(a.fn, [iv], isFloat(f) ? cast(body, "f32") : body, cond);
-      if ((a.fn === "max" || a.fn === "min") && !isFloat(f)) {
-        // integer empty segment → 0
-        const iv2 = { id: vs.take(), extent: x.shape[a.axis]! };
-        const any = reduce("any", [iv2], bin("eq", load(1, [...si.slice(0, -1), V(iv2.id)], "i32"), out[a.axis]!, "bool"));
-        return sel(any, red, C(0, f));
-      }
-      return cast(red, f);
-    }
+    case "segment_reduce":
+      return flagBadSegments(n, segmentBody(n, out, vs), out, vs);
     case "dwconv2d": {
       const [x, w] = s as [Node, Node];
       const [, H, W] = x.shape as [Dim, Dim, Dim, Dim];
@@ -259,6 +236,52 @@ export function asCompute(n: Node): SExpr | undefined {
     default:
       return undefined;
   }
+}
+
+/** segment_reduce: out[..., j, ...] = fn over the i with seg[..., i] == j (as-compute form). */
+function segmentBody(n: Node, out: SExpr[], vs: Vars): SExpr {
+  const s = n.src;
+  const dt = (m: Node): DType => m.dtype as DType;
+  const ld = (k: number, idx: SExpr[]) => load(k, idx, dt(s[k]!));
+  const a = n.arg as OpArgs["segment_reduce"];
+  const [x, seg] = s as [Node, Node];
+  const iv = { id: vs.take(), extent: x.shape[a.axis]! };
+  const xi = out.map((v, k) => (k === a.axis ? V(iv.id) : v));
+  const si = [...bcastIdx(seg.shape.slice(0, a.axis), x.shape.slice(0, a.axis), out.slice(0, a.axis)), V(iv.id)];
+  const cond = bin("eq", load(1, si, "i32"), out[a.axis]!, "bool");
+  const f = dt(n);
+  if (a.fn === "mean") {
+    const sum = reduce("sum", [iv], cast(ld(0, xi), f === "f16" || f === "bf16" ? "f32" : f), cond);
+    const iv2 = { id: vs.take(), extent: x.shape[a.axis]! };
+    const si2 = [...si.slice(0, -1), V(iv2.id)];
+    const cnt = reduce("sum", [iv2], I(1), bin("eq", load(1, si2, "i32"), out[a.axis]!, "bool"));
+    return cast(sel(bin("eq", cnt, I(0), "bool"), C(0, sum.dtype), bin("div", sum, cast(cnt, sum.dtype))), f);
+  }
+  const body = ld(0, xi);
+  const red = reduce(a.fn, [iv], isFloat(f) ? cast(body, "f32") : body, cond);
+  if ((a.fn === "max" || a.fn === "min") && !isFloat(f)) {
+    // integer empty segment → 0
+    const iv2 = { id: vs.take(), extent: x.shape[a.axis]! };
+    const any = reduce("any", [iv2], bin("eq", load(1, [...si.slice(0, -1), V(iv2.id)], "i32"), out[a.axis]!, "bool"));
+    return sel(any, red, C(0, f));
+  }
+  return cast(red, f);
+}
+
+/**
+ * Segment ids outside [0, num) other than -1 set the error flag (ops.ts): when a row holds one,
+ * the element also reads x at index -2 (out of range: reads 0 and flags). Only that branch of the
+ * select runs, so valid rows never flag.
+ */
+function flagBadSegments(n: Node, body: SExpr, out: SExpr[], vs: Vars): SExpr {
+  const a = n.arg as OpArgs["segment_reduce"];
+  const [x, seg] = n.src as [Node, Node];
+  const iv = { id: vs.take(), extent: x.shape[a.axis]! };
+  const si = [...bcastIdx(seg.shape.slice(0, a.axis), x.shape.slice(0, a.axis), out.slice(0, a.axis)), V(iv.id)];
+  const id = load(1, si, "i32");
+  const bad = reduce("any", [iv], bin("or", bin("lt", id, I(-1), "bool"), bin("ge", id, Dm(a.num), "bool"), "bool"));
+  const probe = load(0, out.map((v, k) => (k === a.axis ? I(-2) : v)), n.src[0]!.dtype as DType);
+  return sel(bad, bin("add", body, cast(probe, body.dtype)), body);
 }
 
 function unaryBody(fn: UnaryFn, x: SExpr, t: DType): SExpr {

@@ -50,17 +50,18 @@ export interface CheckResult {
 
 /**
  * Runs `graph` on the interpreter and on WebGPU with the same inputs (random from `seed` unless
- * given), and expects every output within tolerance and equal error flags.
+ * given), and expects every output within tolerance and equal error flags. The program is
+ * `lowerGraph(graph)` unless given (e.g. the optimized, memory-planned one).
  */
 export async function checkGraph(
   dev: WebGpuDevice,
   graph: Graph,
   dims: Record<string, number>,
-  opts: { inputs?: Record<string, HostTensor>; seed?: number; label?: string } = {},
+  opts: { inputs?: Record<string, HostTensor>; seed?: number; label?: string; program?: Program } = {},
 ): Promise<CheckResult> {
   const inputs = opts.inputs ?? randomInputs(graph, dims, opts.seed ?? 1);
   const ref = interpret(graph, inputs, { dims });
-  const program = lowerGraph(graph);
+  const program = opts.program ?? lowerGraph(graph);
   const got = await runProgram(program, dev, inputs, dims, { requires: graph.requires });
   const label = opts.label ?? graph.name;
   const comparisons = ref.outputs.map((r, i) => {
