@@ -12,6 +12,8 @@ export type Cli =
       /** Kernel target (wgsl; cuda is announced but not available yet); checked by the compile command. */
       target?: string;
       outDir?: string;
+      /** Graph optimization (compiler/pipeline.ts): see cli/optimize.ts. */
+      pipeline: PipelineFlags;
     }
   | {
       command: "run";
@@ -28,6 +30,15 @@ export type Cli =
       dims: Record<string, number>;
     };
 
+/** compile's pipeline flags: -O, --print-after PASS|all, --stop-after PASS, --explain, --time-passes. */
+export interface PipelineFlags {
+  optimize: boolean;
+  printAfter?: string[] | "all";
+  stopAfter?: string;
+  explain: boolean;
+  timePasses: boolean;
+}
+
 export function usage(): string {
   return `attnc — a compiler for attention variants and token-reduction methods
 
@@ -43,6 +54,12 @@ Options:
   --emit ast|graph     compile: what to print (default: graph)
   --target wgsl        compile: lower to WGSL kernels plus manifest.json (with -o DIR: one file each)
   -o, --out DIR        compile: write files to DIR instead of printing
+  -O, --optimize       compile: emit the graph after the optimization pipeline
+  --print-after PASS   compile: print the graph after PASS (repeatable; 'all' for every pass)
+  --stop-after PASS    compile: stop the pipeline after PASS and emit that graph (implies -O)
+  --explain            compile: report which fusions fired, which did not and why, and whether
+                       attention was recognized (with --target: on stderr)
+  --time-passes        compile: time each pass
   --backend B          run: where to run (interp: the float64 reference interpreter; webgpu: WGSL
                        kernels on WebGPU — Dawn in Node)
   --check              run --backend webgpu: also run the interpreter on the same inputs, print the
@@ -80,6 +97,7 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
   let backend: string | undefined;
   let target: string | undefined;
   let check = false;
+  const pipeline: PipelineFlags = { optimize: false, explain: false, timePasses: false };
   let inputs: string | undefined;
   let outputs: string | undefined;
   let seed = 0;
@@ -136,6 +154,26 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
       case "--check":
         check = true;
         break;
+      case "-O":
+      case "--optimize":
+        pipeline.optimize = true;
+        break;
+      case "--print-after": {
+        const v = value();
+        if (!v) return { error: "--print-after expects a pass name or 'all'" };
+        pipeline.printAfter = v === "all" || pipeline.printAfter === "all" ? "all" : [...(pipeline.printAfter ?? []), v];
+        break;
+      }
+      case "--stop-after":
+        pipeline.stopAfter = value();
+        if (!pipeline.stopAfter) return { error: "--stop-after expects a pass name" };
+        break;
+      case "--explain":
+        pipeline.explain = true;
+        break;
+      case "--time-passes":
+        pipeline.timePasses = true;
+        break;
       case "--inputs":
         inputs = value();
         break;
@@ -155,12 +193,15 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
     }
   }
   if (file === undefined) return { error: `${command}: missing FILE` };
+  if (command !== "compile" && (pipeline.optimize || pipeline.printAfter || pipeline.stopAfter || pipeline.explain || pipeline.timePasses))
+    return { error: `${command}: -O, --print-after, --stop-after, --explain and --time-passes apply to compile only` };
   if (command === "check") return { command, file, defines, graph, json };
   if (command !== "compile" && target !== undefined) return { error: `${command}: --target applies to compile only` };
   if (command !== "run" && check) return { error: `${command}: --check applies to run --backend webgpu only` };
   if (command === "compile") {
     if (target !== undefined && emit !== undefined) return { error: "compile: give --emit (graph IR, AST) or --target (kernels), not both" };
-    return { command, file, defines, graph, json, emit, target, outDir };
+    if (emit === "ast" && (pipeline.optimize || pipeline.printAfter || pipeline.stopAfter || pipeline.explain)) return { error: "compile: the pipeline flags work on graphs, not --emit ast" };
+    return { command, file, defines, graph, json, emit, target, outDir, pipeline };
   }
   if (backend === undefined) return { error: "run: --backend is required (interp or webgpu)" };
   if (backend !== "interp" && backend !== "webgpu") return { error: `run: unknown backend '${backend}' (available: interp, webgpu)` };

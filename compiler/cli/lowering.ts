@@ -12,15 +12,16 @@ import type { Node } from "../graph/ops.ts";
 import { LoweringError, lowerGraph } from "../kernel/lower.ts";
 import { planMemory } from "../kernel/plan.ts";
 import type { Program } from "../kernel/program.ts";
-import { runPipeline } from "../pipeline.ts";
+import { runPipeline, type PipelineOptions, type PipelineResult } from "../pipeline.ts";
 
-export type Lowered = { readonly program: Program; readonly graph: Graph } | { readonly diagnostic: Diagnostic };
+export type Lowered = { readonly program: Program; readonly graph: Graph; readonly pipeline?: PipelineResult } | { readonly diagnostic: Diagnostic };
 
-export function lowerForTarget(graph: Graph, target: "wgsl"): Lowered {
-  const optimized = runPipeline(graph).graph;
+export function lowerForTarget(graph: Graph, target: "wgsl", opts: PipelineOptions = {}): Lowered {
+  const pipeline = runPipeline(graph, opts);
+  const optimized = pipeline.graph;
   try {
     const { program } = planMemory(lowerGraph(optimized));
-    return { program, graph: optimized };
+    return { program, graph: optimized, pipeline };
   } catch (e) {
     if (!(e instanceof LoweringError)) throw e;
     const span = spanOf(e.node, optimized) ?? spanOf(e.node, graph);

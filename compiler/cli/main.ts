@@ -12,6 +12,7 @@ import type { Graph } from "../graph/node.ts";
 import { parseArgs, usage, type Cli } from "./args.ts";
 import { runInterp, runWebGpu } from "./run.ts";
 import { emitTarget } from "./target.ts";
+import { emitOptimized, usesPipeline } from "./optimize.ts";
 
 export class UserError extends Error {
   constructor(
@@ -94,7 +95,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         if (!cli.json) out.write(`${path}: ok (${res.graphs.length} graph${res.graphs.length === 1 ? "" : "s"}: ${res.graphs.map((g) => g.name).join(", ") || "none"})\n`);
         return 0;
       case "compile":
-        return cli.target !== undefined ? emitTarget(cli, res, out, err, diagJson) : emit(cli, res, out, diagJson);
+        if (cli.target !== undefined) return emitTarget(cli, res, out, err, diagJson);
+        return usesPipeline(cli.pipeline) ? emitOptimized(cli, res, out, err, diagJson) : emit(cli, res, out, diagJson);
       case "run": {
         const graph = pickGraph(res, cli.graph);
         return cli.backend === "webgpu" ? await runWebGpu(graph, cli, out, err, diagJson) : await runInterp(graph, cli, out, err, diagJson);

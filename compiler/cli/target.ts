@@ -12,6 +12,7 @@ import type { CompileResult } from "../compile.ts";
 import { buildWgslArtifacts, manifestJson } from "../../backends/wgsl/artifacts.ts";
 import type { Cli } from "./args.ts";
 import { lowerForTarget } from "./lowering.ts";
+import { pipelineOptions, reports, unknownPass, unknownPassMessage } from "./optimize.ts";
 import { UserError, io } from "./main.ts";
 
 type CompileCli = Extract<Cli, { command: "compile" }>;
@@ -25,8 +26,15 @@ export function emitTarget(cli: CompileCli, res: CompileResult, out: NodeJS.Writ
   const files: [string, string][] = [];
   const many = res.graphs.length > 1;
   let failed = false;
+  const bad = unknownPass(cli.pipeline);
+  if (bad) {
+    err.write(`attnc: ${unknownPassMessage(bad)}\n`);
+    return 1;
+  }
   for (const g of res.graphs) {
-    const lowered = lowerForTarget(g, "wgsl");
+    // pipeline dumps and reports go to stderr: stdout carries the kernels
+    const lowered = lowerForTarget(g, "wgsl", pipelineOptions(cli.pipeline, g.name, (t) => err.write(t)));
+    if ("pipeline" in lowered && lowered.pipeline) err.write(reports(cli.pipeline, g.name, lowered.pipeline));
     if ("diagnostic" in lowered) {
       err.write(formatDiagnostic(lowered.diagnostic) + "\n");
       failed = true;
