@@ -110,7 +110,7 @@ describe("WGSL artifacts in Chromium (navigator.gpu)", () => {
   it("navigator.gpu is available in the page", async (ctx) => {
     if (!haveChromium) return ctx.skip(skipReason);
     const has = await page!.evaluate(async () => {
-      const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      const gpu = (globalThis as unknown as { navigator: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator.gpu;
       return !!gpu && !!(await gpu.requestAdapter());
     });
     expect(has, "Chromium started without a WebGPU adapter (flags: SwiftShader via Vulkan)").toBe(true);
