@@ -31,6 +31,26 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 export class WebGpuUnavailable extends Error {}
 
 /**
+ * Dawn's windowing probe prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment."
+ * on headless machines (CI, containers), which reads like an attnc error: when the variable is
+ * unset, point it at a private (0700) directory under the temp dir first. Node only.
+ */
+async function quietRuntimeDir(): Promise<void> {
+  const proc = (globalThis as { process?: { env: Record<string, string | undefined>; getuid?: () => number } }).process;
+  if (!proc || proc.env.XDG_RUNTIME_DIR) return;
+  try {
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const dir = path.join(os.tmpdir(), `attnc-runtime-${proc.getuid?.() ?? "user"}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    proc.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    // only cosmetic
+  }
+}
+
+/**
  * Dawn's GPU instance, created once per process and never released: dawn.node frees the native
  * instance when its JS object is garbage-collected, even while devices made from it are in use
  * (then the process crashes in Dawn's threads: futex errors, std::system_error, SIGSEGV).
@@ -58,6 +78,7 @@ export class WebGpuDevice {
         throw new WebGpuUnavailable(`the 'webgpu' package could not be loaded: ${(e as Error).message}`);
       }
       for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+      await quietRuntimeDir();
       gpu = dawnGpu ??= mod.create([]);
     }
     let adapter: GPUAdapter | null;
