@@ -37,6 +37,9 @@ export interface PipelineFlags {
   stopAfter?: string;
   explain: boolean;
   timePasses: boolean;
+  /** Print the buffer plan (plan-memory) of the lowered program; sizes in bytes for `dims` too. */
+  plan: boolean;
+  dims?: Record<string, number>;
 }
 
 export function usage(): string {
@@ -60,6 +63,8 @@ Options:
   --explain            compile: report which fusions fired, which did not and why, and whether
                        attention was recognized (with --target: on stderr)
   --time-passes        compile: time each pass
+  --plan               compile: print the buffer plan of the lowered program (symbolic sizes; with
+                       --dim NAME=N also bytes unplanned, planned and at peak)
   --backend B          run: where to run (interp: the float64 reference interpreter; webgpu: WGSL
                        kernels on WebGPU — Dawn in Node)
   --check              run --backend webgpu: also run the interpreter on the same inputs, print the
@@ -67,7 +72,8 @@ Options:
   --inputs DIR         run: read inputs from DIR/<input name>.npy (default: random inputs)
   --outputs DIR        run: write outputs to DIR/<output name>.npy
   --seed N             run: seed of the random inputs (default 0)
-  --dim NAME=N         run: size of a symbolic dim when inputs are random (default 8); repeatable
+  --dim NAME=N         run: size of a symbolic dim when inputs are random (default 8); compile --plan:
+                       the dims to size the plan with; repeatable
   --json               print diagnostics (and run summaries) as JSON
   -h, --help           show this help
 
@@ -97,7 +103,7 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
   let backend: string | undefined;
   let target: string | undefined;
   let check = false;
-  const pipeline: PipelineFlags = { optimize: false, explain: false, timePasses: false };
+  const pipeline: PipelineFlags = { optimize: false, explain: false, timePasses: false, plan: false };
   let inputs: string | undefined;
   let outputs: string | undefined;
   let seed = 0;
@@ -174,6 +180,9 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
       case "--time-passes":
         pipeline.timePasses = true;
         break;
+      case "--plan":
+        pipeline.plan = true;
+        break;
       case "--inputs":
         inputs = value();
         break;
@@ -193,8 +202,9 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
     }
   }
   if (file === undefined) return { error: `${command}: missing FILE` };
-  if (command !== "compile" && (pipeline.optimize || pipeline.printAfter || pipeline.stopAfter || pipeline.explain || pipeline.timePasses))
-    return { error: `${command}: -O, --print-after, --stop-after, --explain and --time-passes apply to compile only` };
+  if (command !== "compile" && (pipeline.optimize || pipeline.printAfter || pipeline.stopAfter || pipeline.explain || pipeline.timePasses || pipeline.plan))
+    return { error: `${command}: -O, --print-after, --stop-after, --explain, --time-passes and --plan apply to compile only` };
+  if (pipeline.plan && Object.keys(dims).length) pipeline.dims = dims;
   if (command === "check") return { command, file, defines, graph, json };
   if (command !== "compile" && target !== undefined) return { error: `${command}: --target applies to compile only` };
   if (command !== "run" && check) return { error: `${command}: --check applies to run --backend webgpu only` };

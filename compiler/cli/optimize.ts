@@ -1,13 +1,16 @@
 /**
  * `attnc compile` with the pipeline flags: -O (emit the optimized graph), --print-after PASS|all,
  * --stop-after PASS, --explain (which fusions fired, which did not and why, whether attention
- * was recognized) and --time-passes. Graph output goes to stdout (or -o DIR); with --target the
+ * was recognized), --time-passes and --plan (plan-memory's buffer plan of the lowered graph). Graph output goes to stdout (or -o DIR); with --target the
  * kernels own stdout, so the dumps and reports go to stderr (see target.ts / lowering.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { CompileResult } from "../compile.ts";
+import type { Graph } from "../graph/node.ts";
 import { printGraph } from "../graph/print.ts";
+import { LoweringError, lowerGraph } from "../kernel/lower.ts";
+import { planMemory, planReport } from "../kernel/plan.ts";
 import { PASSES, explainText, runPipeline, timingText, type PipelineOptions, type PipelineResult } from "../pipeline.ts";
 import type { Cli, PipelineFlags } from "./args.ts";
 import { io } from "./main.ts";
@@ -15,7 +18,8 @@ import { io } from "./main.ts";
 type CompileCli = Extract<Cli, { command: "compile" }>;
 
 /** Whether any pipeline flag was given. */
-export const usesPipeline = (f: PipelineFlags): boolean => f.optimize || f.printAfter !== undefined || f.stopAfter !== undefined || f.explain || f.timePasses;
+export const usesPipeline = (f: PipelineFlags): boolean =>
+  f.optimize || f.printAfter !== undefined || f.stopAfter !== undefined || f.explain || f.timePasses || f.plan;
 
 /** The first pass name the flags mention that the pipeline does not have. */
 export function unknownPass(f: PipelineFlags): string | undefined {
@@ -59,6 +63,7 @@ export function emitOptimized(cli: CompileCli, res: CompileResult, out: NodeJS.W
     const printed: string[] = [];
     const r = runPipeline(g, pipelineOptions(f, g.name, (t) => printed.push(t)));
     text.push(...printed, reports(f, g.name, r));
+    if (f.plan) text.push(planText(r.graph, f.dims));
     if (emitGraph) files.push([`${g.name}.graph.txt`, printGraph(r.graph)]);
     json.push({
       graph: g.name,
@@ -79,6 +84,19 @@ export function emitOptimized(cli: CompileCli, res: CompileResult, out: NodeJS.W
   if (cli.outDir) out.write(`wrote ${writeFiles(cli.outDir, files).join(", ")}\n`);
   else for (const [, body] of files) out.write(body);
   return 0;
+}
+
+/** The buffer plan of the lowered graph as `//` lines (or why it could not be lowered). */
+function planText(g: Graph, dims: Record<string, number> | undefined): string {
+  let body: string;
+  try {
+    const { plan } = planMemory(lowerGraph(g));
+    body = planReport(plan, dims && dims);
+  } catch (e) {
+    if (!(e instanceof LoweringError)) throw e;
+    body = `not lowered: '${e.node.op}' (${e.message})\n`;
+  }
+  return `// ---- buffer plan (graph ${g.name}) ----\n${body.split("\n").filter(Boolean).map((l) => `// ${l}`).join("\n")}\n`;
 }
 
 function writeFiles(outDir: string, files: readonly [string, string][]): string[] {

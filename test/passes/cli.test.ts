@@ -59,6 +59,17 @@ describe("attnc compile pipeline flags", () => {
     expect(readdirSync(dir).filter((f) => f.endsWith(".wgsl"))).toHaveLength(1);
   });
 
+  it("--plan prints the buffer plan: no N×N buffer once attention is fused; one before", async () => {
+    const dims = ["--dim", "B=1", "--dim", "H=8", "--dim", "N=1024"];
+    const fused = await attnc("compile", HAND, "--plan", ...dims);
+    expect(fused.stdout).toContain("// ---- buffer plan (graph hand) ----");
+    expect(fused.stdout).not.toContain("N*N");
+    expect(fused.stdout).toMatch(/with B=1, H=8, N=1024: 8388612 B unplanned, 8388612 B planned/);
+    const unfused = await attnc("compile", HAND, "--plan", "--stop-after", "dce", ...dims);
+    expect(unfused.stdout).toContain("f32[B*H*N*N]");
+    expect(unfused.stdout).toMatch(/-> slot (\d+), live .*\n(.*\n)*.*-> slot \1, live/);
+  });
+
   it("--json carries the remarks and the optimized graph", async () => {
     const r = await attnc("compile", HAND, "--json", "-O", "--explain");
     const j = JSON.parse(r.stdout);
