@@ -20,11 +20,12 @@
  * ±inf/NaN in v also differs for fully masked keys (0·inf is NaN unfused, skipped fused).
  */
 import * as D from "../dim.ts";
+import type { Dim } from "../dim.ts";
 import type { SExpr } from "../expr.ts";
 import type { Graph } from "../node.ts";
 import type { Node, OpArgs } from "../ops.ts";
 import { canonicalOperands } from "./cse.ts";
-import { hasReduce, isIdentityLoad, loadsOf, remapSrcs, replaceLoads, usesScore, walk } from "./expr-utils.ts";
+import { hasReduce, isIdentityLoad, remapSrcs, replaceLoads, usesScore, walk } from "./expr-utils.ts";
 import { cheap, exactBody, inline, refuse, type Candidate } from "./fuse-elementwise.ts";
 import { describeNode, type Pass, type PassContext } from "./pass.ts";
 import { mapGraph, useCounts } from "./rebuild.ts";
@@ -45,116 +46,114 @@ function match(o: Node, uses: ReadonlyMap<Node, number>): Match {
   if (p.dtype !== "f32" || o.dtype !== "f32") return fail(`scores are ${p.dtype}, not f32 (the fused op keeps f32 logits, which would round differently)`);
   if (x.shape.length < 2 || v.shape.length < 2) return fail("rank below 2 (vector matmul)");
   if ((uses.get(p) ?? 0) !== 1) return fail("the probabilities are used elsewhere too (they must exist anyway)");
-  const r = x.shape.length;
-  // the elementwise chain from the score matrix s to the softmax input, as one body over [*b, i, j]
   const s = findScores(x);
   if (!s) return fail("no matmul(q, kᵀ) of the score shape reaches the softmax through elementwise ops");
   if (s.dtype !== "f32") return fail(`q·kᵀ is ${s.dtype}, not f32`);
+  if ((uses.get(s) ?? 0) !== 1) return fail("the score matrix q·kᵀ is used elsewhere too");
+  const chain = chainBody(x, s, uses);
+  if (typeof chain === "string") return fail(chain);
+  // operands of the attention node: q, k, v, then the chain's other tensors
+  const ks = chain.src.indexOf(s);
+  const leaves = chain.src.filter((n) => n !== s);
+  let e = replaceLoads(chain.body, (l) => (l.src === ks ? { k: "score", dtype: "f32" } : undefined));
+  e = remapSrcs(e, (i) => (i === ks ? i : 3 + leaves.indexOf(chain.src[i]!)));
+  const parts = decompose(e, leaves, x.shape);
+  if (typeof parts === "string") return fail(parts);
+  return { ok: true, q: s.src[0]!, kt: s.src[1]!, v, leaves, arg: { ...parts, valueScale: undefined, blocks: undefined, returns: [] } };
+}
+
+/**
+ * The elementwise chain from the score matrix s to the softmax input x as one body over
+ * [*b, i, j]: nodes computed from s are inlined (they must be elementwise and used only here);
+ * cheap views of at most one other tensor (masks, iota comparisons) are read through. Returns
+ * why not when the chain cannot be expressed.
+ */
+function chainBody(x: Node, s: Node, uses: ReadonlyMap<Node, number>): { body: SExpr; src: Node[] } | string {
+  const r = x.shape.length;
+  if (x === s) return { body: { k: "load", src: 0, idx: [...Array(r).keys()].map((i) => ({ k: "var", id: i, dtype: "i32" })), dtype: "f32" }, src: [s] };
   const dependsOnS = new Map<Node, boolean>();
   const dep = (n: Node): boolean => {
     let d = dependsOnS.get(n);
     if (d === undefined) dependsOnS.set(n, (d = n === s || n.src.some(dep)));
     return d;
   };
-  if ((uses.get(s) ?? 0) !== 1) return fail("the score matrix q·kᵀ is used elsewhere too");
-  let body: SExpr;
-  let src: Node[];
-  if (x === s) {
-    body = { k: "load", src: 0, idx: [...Array(r).keys()].map((i) => ({ k: "var", id: i, dtype: "i32" })), dtype: "f32" };
-    src = [s];
-  } else {
-    const xb = exactBody(x);
-    if (!xb || hasReduce(xb)) return fail(`the softmax input ${describeNode(x)} is not elementwise`);
-    if ((uses.get(x) ?? 0) !== 1) return fail(`${describeNode(x)} is used elsewhere too`);
-    ({ body, src } = canonicalOperands(xb, x.src, r));
-    for (let guard = 0; guard < 64; guard++) {
-      const chosen: Candidate[] = [];
-      for (const [k, n] of src.entries()) {
-        if (n === s) continue;
-        const nb = exactBody(n);
-        if (dep(n)) {
-          if (!nb || hasReduce(nb)) return fail(`${describeNode(n)} between the scores and the softmax is not elementwise`);
-          if ((uses.get(n) ?? 0) !== 1) return fail(`${describeNode(n)} (computed from the scores) is used elsewhere too`);
-          const why = refuse({ body, shape: x.shape }, k, n, nb, { uses: 1, loopEscape: false });
-          if (why) return fail(`cannot inline ${describeNode(n)}: ${why}`);
-          chosen.push({ k, body: nb });
-        } else if (nb && readThrough(n) && !refuse({ body, shape: x.shape }, k, n, nb, { uses: 1, loopEscape: false })) {
-          // layout views and cheap index arithmetic (broadcast masks, iota comparisons) are read through
-          chosen.push({ k, body: nb });
-        }
-      }
-      if (chosen.length === 0) break;
-      ({ body, src } = inline(body, src, chosen, r));
-      ({ body, src } = canonicalOperands(body, src, r));
+  const xb = exactBody(x);
+  if (!xb || hasReduce(xb)) return `the softmax input ${describeNode(x)} is not elementwise`;
+  if ((uses.get(x) ?? 0) !== 1) return `${describeNode(x)} is used elsewhere too`;
+  let { body, src } = canonicalOperands(xb, x.src, r);
+  for (let guard = 0; guard < 64; guard++) {
+    const chosen: Candidate[] = [];
+    for (const [k, n] of src.entries()) {
+      if (n === s) continue;
+      const nb = exactBody(n);
+      const why = nb && refuse({ body, shape: x.shape }, k, n, nb, { uses: 1, loopEscape: false });
+      if (dep(n)) {
+        if (!nb || hasReduce(nb)) return `${describeNode(n)} between the scores and the softmax is not elementwise`;
+        if ((uses.get(n) ?? 0) !== 1) return `${describeNode(n)} (computed from the scores) is used elsewhere too`;
+        if (why) return `cannot inline ${describeNode(n)}: ${why}`;
+        chosen.push({ k, body: nb });
+      } else if (nb && !why && readThrough(n)) chosen.push({ k, body: nb });
     }
+    if (chosen.length === 0) break;
+    ({ body, src } = inline(body, src, chosen, r));
+    ({ body, src } = canonicalOperands(body, src, r));
   }
   const ks = src.indexOf(s);
-  if (ks < 0) return fail("the scores do not reach the softmax");
+  if (ks < 0) return "the scores do not reach the softmax";
   let bad = false;
   walk(body, (e) => {
-    if (e.k === "reduce") bad = true;
+    if (e.k === "reduce" || (e.k === "load" && e.src === ks && !isIdentityLoad(e, r))) bad = true;
   });
-  for (const l of loadsOf(body)) if (l.src === ks && !isIdentityLoad(l, r)) bad = true;
-  if (bad) return fail("the chain reads the scores at another index or inside a reduction");
-  // operands of the attention node: q, k, v, then the chain's other tensors
-  const leaves = src.filter((n) => n !== s);
-  const pos = (i: number) => 3 + leaves.indexOf(src[i]!);
-  let e = replaceLoads(body, (l) => (l.src === ks ? { k: "score", dtype: "f32" } : undefined));
-  e = remapSrcs(e, (i) => (i === ks ? i : pos(i)));
-  // outside in: masks, bias, scale, score hook
+  return bad ? "the chain reads the scores at another index or inside a reduction" : { body, src };
+}
+
+/**
+ * Splits a score expression (over `score` and loads of attention operands 3…) from the outside in:
+ * select(m, X, -inf) -> mask m; X + bias[*b, j] -> per-key bias; score * c or score / c with a
+ * power-of-two c -> scale; the rest -> score hook.
+ */
+function decompose(e: SExpr, leaves: readonly Node[], shape: readonly Dim[]): Pick<OpArgs["attention"], "scale" | "score" | "mask" | "bias"> | string {
   let mask: SExpr | undefined;
-  for (;;) {
-    if (e.k !== "select" || usesScore(e.c)) break;
-    if (negInf(e.b)) mask = mask ? and(mask, e.c) : e.c;
-    else if (negInf(e.a)) mask = mask ? and(mask, not(e.c)) : not(e.c);
-    else break;
+  while (e.k === "select" && !usesScore(e.c) && (negInf(e.a) || negInf(e.b))) {
+    const keep = negInf(e.b) ? e.c : not(e.c);
+    mask = mask ? and(mask, keep) : keep;
     e = negInf(e.b) ? e.a : e.b;
   }
   let bias: number | undefined;
-  const nb = r - 2;
   if (e.k === "binary" && e.fn === "add") {
-    const perKey = (t: SExpr) => {
-      if (t.k !== "load" || usesScore(t)) return false;
-      const tn = leavesAt(leaves, t.src);
-      // bias[*b', j]: right-aligned batch variables (or 0 on unit dims), then j
-      const rank = t.idx.length;
-      if (rank < 1 || rank > nb + 1 || tn.shape[rank - 1] !== x.shape[r - 1]) return false;
-      const last = t.idx[rank - 1]!;
-      if (last.k !== "var" || last.id !== nb + 1) return false;
-      return t.idx.slice(0, -1).every((ix, a) => {
-        const out = nb - (rank - 1) + a;
-        return (ix.k === "var" && ix.id === out && tn.shape[a] === x.shape[out]) || (ix.k === "const" && ix.value === 0 && tn.shape[a]!.value === 1);
-      });
-    };
-    if (perKey(e.b)) {
-      bias = (e.b as { src: number }).src;
-      e = e.a;
-    } else if (perKey(e.a)) {
-      bias = (e.a as { src: number }).src;
-      e = e.b;
+    const t = perKeyBias(e.b, leaves, shape) ? e.b : perKeyBias(e.a, leaves, shape) ? e.a : undefined;
+    if (t?.k === "load") {
+      bias = t.src;
+      e = t === e.b ? e.a : e.b;
     }
   }
   let scale = 1;
   if (e.k === "binary" && (e.fn === "mul" || e.fn === "div")) {
-    const c = e.fn === "mul" ? (e.a.k === "score" ? constOf(e.b) : e.b.k === "score" ? constOf(e.a) : undefined) : e.a.k === "score" ? constOf(e.b) : undefined;
+    const c = e.a.k === "score" ? constOf(e.b) : e.fn === "mul" && e.b.k === "score" ? constOf(e.a) : undefined;
     if (c !== undefined && isPow2(c)) {
       scale = e.fn === "mul" ? c : 1 / c;
       e = { k: "score", dtype: "f32" };
     }
   }
-  if (e.dtype !== "f32") return fail("the score chain is not f32");
-  if (mask && usesScore(mask)) return fail("internal: mask reads the score");
-  const score = e.k === "score" ? undefined : e;
-  const biasNode = bias === undefined ? undefined : leavesAt(leaves, bias);
-  if (biasNode && biasNode.dtype !== "f32") return fail("the bias is not f32");
-  return {
-    ok: true,
-    q: s.src[0]!,
-    kt: s.src[1]!,
-    v,
-    leaves,
-    arg: { scale, score, mask, bias, valueScale: undefined, blocks: undefined, returns: [] },
-  };
+  if (e.dtype !== "f32") return "the score chain is not f32";
+  if (bias !== undefined && leavesAt(leaves, bias).dtype !== "f32") return "the bias is not f32";
+  return { scale, score: e.k === "score" ? undefined : e, mask, bias };
+}
+
+/** A load bias[*b', j] of an attention operand: right-aligned batch variables (or 0 on unit dims), then j. */
+function perKeyBias(t: SExpr, leaves: readonly Node[], shape: readonly Dim[]): boolean {
+  if (t.k !== "load" || usesScore(t)) return false;
+  const r = shape.length;
+  const nb = r - 2;
+  const tn = leavesAt(leaves, t.src);
+  const rank = t.idx.length;
+  if (rank < 1 || rank > nb + 1 || tn.shape[rank - 1] !== shape[r - 1]) return false;
+  const last = t.idx[rank - 1]!;
+  if (last.k !== "var" || last.id !== nb + 1) return false;
+  return t.idx.slice(0, -1).every((ix, a) => {
+    const out = nb - (rank - 1) + a;
+    return (ix.k === "var" && ix.id === out && tn.shape[a] === shape[out]) || (ix.k === "const" && ix.value === 0 && tn.shape[a]!.value === 1);
+  });
 }
 
 const through = new WeakMap<Node, ReadonlySet<Node> | null>();
