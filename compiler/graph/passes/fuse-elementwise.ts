@@ -49,7 +49,8 @@ import { canonicalCompute, canonicalOperands } from "./cse.ts";
  * Ops whose as-compute body (kernel/as-compute.ts) gives exactly the interpreter's result, error
  * flag included (test/passes/fuse-elementwise.test.ts checks each). Left out: matmul, softmax,
  * logsumexp, dwconv2d and the norms (their bodies round intermediate products or sums to f32
- * where the interpreter keeps doubles), and segment_reduce (its body does not flag bad segment ids).
+ * where the interpreter keeps doubles), and segment_reduce (its mean divides an f32-rounded sum,
+ * its f16 sums round to f32 before the result dtype, and its bad-segment probe turns -0 into +0).
  */
 export const EXACT_BODIES: ReadonlySet<GOp> = new Set<GOp>([
   "unary", "binary", "where", "cast", "broadcast", "const", "iota", "reshape", "permute", "slice", "pad", "concat",
