@@ -26,10 +26,15 @@ const HELPERS: Record<string, string> = {
   _fmodf: "fn _fmodf(a: f32, b: f32) -> f32 { return a - floor(a / b) * b; }",
   _fmin: "fn _fmin(a: f32, b: f32) -> f32 { if (_isnan(a) || _isnan(b)) { return a + b; } return min(a, b); }",
   _fmax: "fn _fmax(a: f32, b: f32) -> f32 { if (_isnan(a) || _isnan(b)) { return a + b; } return max(a, b); }",
-  _pow: "fn _pow(a: f32, b: f32) -> f32 { if (b == 0.0) { return 1.0; } if (a == 0.0 && b < 0.0) { let odd = floor(b) == b && _fmodf(b, 2.0) == 1.0; return select(1.0, -1.0, odd && (bitcast<u32>(a) >> 31u) != 0u) * bitcast<f32>(u._inf); } if (a < 0.0 && floor(b) != b && abs(b) != bitcast<f32>(u._inf)) { return bitcast<f32>(u._inf | 0x400000u); } if (a < 0.0 && floor(b) == b) { let m = pow(-a, b); if (_fmodf(b, 2.0) == 1.0) { return -m; } return m; } if (a == 0.0 && b > 0.0) { return 0.0; } return pow(a, b); }",
+  _pow: "fn _pow(a: f32, b: f32) -> f32 { if (b == 0.0 || a == 1.0) { return 1.0; } if (_isnan(a) || _isnan(b)) { return a + b; } if (a == -1.0 && abs(b) == bitcast<f32>(u._inf)) { return 1.0; } if (a == -bitcast<f32>(u._inf)) { let odd = floor(b) == b && _fmodf(b, 2.0) == 1.0; let m = select(0.0, bitcast<f32>(u._inf), b > 0.0); return select(m, -m, odd); } if (a == 0.0 && b < 0.0) { let odd = floor(b) == b && _fmodf(b, 2.0) == 1.0; return select(1.0, -1.0, odd && (bitcast<u32>(a) >> 31u) != 0u) * bitcast<f32>(u._inf); } if (a < 0.0 && floor(b) != b && abs(b) != bitcast<f32>(u._inf)) { return bitcast<f32>(u._inf | 0x400000u); } if (a < 0.0 && floor(b) == b) { let m = pow(-a, b); if (_fmodf(b, 2.0) == 1.0) { return -m; } return m; } if (a == 0.0 && b > 0.0) { return 0.0; } return pow(a, b); }",
   _erf: "fn _erf(x: f32) -> f32 { let t = 1.0 / (1.0 + 0.5 * abs(x)); let y = 1.0 - t * exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))); return select(-y, y, x >= 0.0); }",
   _log1p: "fn _log1p(x: f32) -> f32 { let v = 1.0 + x; if (v == 1.0) { return x; } if (v == 0.0 || v == bitcast<f32>(u._inf)) { return _log(v); } return _log(v) * x / (v - 1.0); }",
-  _expm1: "fn _expm1(x: f32) -> f32 { if (abs(x) < 1e-5) { return x + 0.5 * x * x; } return exp(x) - 1.0; }",
+  // NaN-preserving forms: GPU exp and sign may turn NaN into +inf or 0
+  _exp: "fn _exp(x: f32) -> f32 { if (_isnan(x)) { return x; } return exp(x); }",
+  _sign: "fn _sign(x: f32) -> f32 { if (_isnan(x)) { return x; } return sign(x); }",
+  // atan2 with IEEE signed zeros (atan2(±0, x < 0 or -0) = ±π, atan2(±0, x > 0 or +0) = ±0) and NaN
+  _atan2: "fn _atan2(y: f32, x: f32) -> f32 { if (_isnan(x) || _isnan(y)) { return x + y; } if (y == 0.0) { if (x < 0.0 || (x == 0.0 && (bitcast<u32>(x) >> 31u) != 0u)) { return select(3.141592653589793, -3.141592653589793, (bitcast<u32>(y) >> 31u) != 0u); } return y; } return atan2(y, x); }",
+  _expm1: "fn _expm1(x: f32) -> f32 { if (_isnan(x)) { return x; } if (abs(x) < 1e-5) { return x + 0.5 * x * x; } return exp(x) - 1.0; }",
   _bf16: "fn _bf16(x: f32) -> f32 { let b = bitcast<u32>(x); if ((b & 0x7fffffffu) > 0x7f800000u) { return x; } return bitcast<f32>((b + 0x7fffu + ((b >> 16u) & 1u)) & 0xffff0000u); }",
   // round to binary16, nearest even, by bits (pack2x16float is indeterminate outside the f16 range)
   _f16: "fn _f16(x: f32) -> f32 { let b = bitcast<u32>(x); let s = b & 0x80000000u; let a = b & 0x7fffffffu; if (a > 0x7f800000u) { return x; } if (a >= 0x477ff000u) { return bitcast<f32>(s | bitcast<u32>(u._inf)); } if (a < 0x38800000u) { let q = round(abs(x) * 16777216.0) / 16777216.0; return select(q, -q, s != 0u); } return bitcast<f32>(s | ((a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u)); }",
@@ -52,7 +57,11 @@ const HELPERS: Record<string, string> = {
 const DEPS: Record<string, string[]> = {
   _fmin: ["_isnan"],
   _fmax: ["_isnan"],
-  _pow: ["_fmodf"],
+  _pow: ["_fmodf", "_isnan"],
+  _exp: ["_isnan"],
+  _expm1: ["_isnan"],
+  _sign: ["_isnan"],
+  _atan2: ["_isnan"],
   _log1p: ["_log"],
   _sin: ["_trig_nan", "_sinp", "_cosp"],
   _cos: ["_trig_nan", "_sinp", "_cosp"],
@@ -64,7 +73,7 @@ const UNARY: Record<KUnary, (a: string, t: KType) => string> = {
   neg: (a) => `(-${a})`,
   not: (a, t) => (t === "bool" ? `(!${a})` : `(~${a})`),
   abs: (a) => `abs(${a})`,
-  exp: (a) => `exp(${a})`,
+  exp: (a) => `_exp(${a})`,
   log: (a) => `_log(${a})`,
   sqrt: (a) => `sqrt(${a})`,
   rsqrt: (a) => `inverseSqrt(${a})`,
@@ -78,7 +87,7 @@ const UNARY: Record<KUnary, (a: string, t: KType) => string> = {
   floor: (a) => `floor(${a})`,
   ceil: (a) => `ceil(${a})`,
   round: (a) => `round(${a})`,
-  sign: (a) => `sign(${a})`,
+  sign: (a) => `_sign(${a})`,
   erf: (a) => `_erf(${a})`,
   log1p: (a) => `_log1p(${a})`,
   expm1: (a) => `_expm1(${a})`,
@@ -101,7 +110,7 @@ export const wgsl: Dialect = {
     if (!/[.e]/.test(s)) s += ".0";
     return `${s}f`;
   },
-  infix: { add: "+", sub: "-", mul: "*", eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=", shl: "<<", shr: ">>", bitand: "&", bitor: "|" },
+  infix: { add: "+", sub: "-", mul: "*", eq: "==", lt: "<", le: "<=", gt: ">", ge: ">=", shl: "<<", shr: ">>", bitand: "&", bitor: "|" },
   call(op: KBinary, a, b, _t, at) {
     switch (op) {
       case "div":
@@ -115,7 +124,10 @@ export const wgsl: Dialect = {
       case "pow":
         return `_pow(${a}, ${b})`;
       case "atan2":
-        return `atan2(${a}, ${b})`;
+        return `_atan2(${a}, ${b})`;
+      case "ne":
+        // GPUs may fold a != b to false when one side is NaN; !(a == b) keeps IEEE semantics
+        return isF(at) ? `(!(${a} == ${b}))` : `(${a} != ${b})`;
       case "and":
         return at === "bool" ? `(${a} && ${b})` : `(${a} & ${b})`;
       case "or":
@@ -152,13 +164,14 @@ export const wgsl: Dialect = {
       helpers.add(h);
     };
     forEachKernelNode(k, () => {}, (e) => {
-      if (e.k === "unary" && ["erf", "log1p", "expm1", "isnan", "log", "tanh", "sin", "cos", "tan", "asin", "acos"].includes(e.op)) need(`_${e.op}`);
+      if (e.k === "unary" && ["erf", "log1p", "expm1", "isnan", "log", "tanh", "sin", "cos", "tan", "asin", "acos", "exp", "sign"].includes(e.op)) need(`_${e.op}`);
       if (e.k === "binary") {
         const f = isF(e.a.t);
         if (e.op === "div" && e.a.t === "i32") need("_fdiv");
         if (e.op === "mod") need(f ? "_fmodf" : e.a.t === "i32" ? "_fmod" : "");
         if ((e.op === "min" || e.op === "max") && f) need(`_f${e.op}`);
         if (e.op === "pow") need("_pow");
+        if (e.op === "atan2") need("_atan2");
       }
       if (e.k === "cast" && (e.t === "f16" || e.t === "bf16")) need(`_${e.t}`);
     });

@@ -244,9 +244,13 @@ export function unaryK(fn: UnaryFn, a: KExpr, t: KType): KExpr {
     case "sigmoid":
       return K.bin("div", one, K.add(one, K.un("exp", K.un("neg", a))));
     case "relu":
-      return K.sel(K.bin("gt", a, { k: "const", v: 0, t: a.t }), a, { k: "const", v: 0, t: a.t });
-    case "gelu":
-      return K.mul(K.mul({ k: "const", v: 0.5, t: a.t }, a), K.add(one, K.un("erf", K.mul(a, { k: "const", v: Math.SQRT1_2, t: a.t }))));
+      // max(x, 0): NaN-propagating on floats (relu(NaN) = NaN)
+      return K.bin("max", a, { k: "const", v: 0, t: a.t });
+    case "gelu": {
+      // 0.5·x·(1 + erf(x/√2)); gelu(-inf) = 0, not -inf·0 (ops.ts)
+      const g = K.mul(K.mul({ k: "const", v: 0.5, t: a.t }, a), K.add(one, K.un("erf", K.mul(a, { k: "const", v: Math.SQRT1_2, t: a.t }))));
+      return K.sel(K.bin("eq", a, { k: "const", v: -Infinity, t: a.t }), { k: "const", v: 0, t: a.t }, g);
+    }
     case "recip":
       return K.bin("div", one, a);
     case "abs":

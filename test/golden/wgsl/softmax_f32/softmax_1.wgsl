@@ -8,6 +8,7 @@ fn _isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u
 fn _fdiv(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } let q = a / b; if ((a % b != 0) && ((a < 0) != (b < 0))) { return q - 1; } return q; }
 fn _fmod(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } let r = a % b; if (r != 0 && ((r < 0) != (b < 0))) { return r + b; } return r; }
 fn _fmax(a: f32, b: f32) -> f32 { if (_isnan(a) || _isnan(b)) { return a + b; } return max(a, b); }
+fn _exp(x: f32) -> f32 { if (_isnan(x)) { return x; } return exp(x); }
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let gi: i32 = i32((((wid.x + (wid.y * nwg.x)) * 64u) + lid.x));
@@ -67,9 +68,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_id)
           }
           sel36 = acc31;
         }
-        acc21 = (acc21 + exp((in0[((ix24 * u.d_B) + ix25)] - sel36)));
+        acc21 = (acc21 + _exp((in0[((ix24 * u.d_B) + ix25)] - sel36)));
       }
-      sel37 = (exp((in0[((ix8 * u.d_B) + ix9)] - sel20)) / acc21);
+      sel37 = (_exp((in0[((ix8 * u.d_B) + ix9)] - sel20)) / acc21);
     }
     out[gi] = sel37;
   }
