@@ -21,7 +21,7 @@ export type Cli =
       defines: Record<string, number | boolean>;
       graph?: string;
       json: boolean;
-      backend: "interp" | "webgpu";
+      backend: "interp" | "webgpu" | "cuda-emu" | "cuda";
       /** webgpu: also run the interpreter on the same inputs and compare (tolerance.ts). */
       check: boolean;
       inputs?: string;
@@ -50,6 +50,8 @@ Usage:
   attnc compile FILE [options]               compile; print or write the IR or the kernels
   attnc run FILE --backend interp [options]  run a graph on the reference interpreter
   attnc run FILE --backend webgpu [--check]  run a graph on WebGPU (and compare with the interpreter)
+  attnc run FILE --backend cuda-emu [--check]  run the emitted CUDA on the CPU (g++; threads as fibers)
+  attnc run FILE --backend cuda [--check]    run on an NVIDIA GPU through the native addon
 
 Options:
   -D name=value        override a param (int, float, true/false); repeatable
@@ -65,9 +67,10 @@ Options:
   --time-passes        compile: time each pass
   --plan               compile: print the buffer plan of the lowered program (symbolic sizes; with
                        --dim NAME=N also bytes unplanned, planned and at peak)
-  --backend B          run: where to run (interp: the float64 reference interpreter; webgpu: WGSL
+  --backend B          run: where to run (interp: the float64 reference interpreter; cuda-emu: the
+                       emitted CUDA run on the CPU; cuda: an NVIDIA GPU; webgpu: WGSL
                        kernels on WebGPU — Dawn in Node)
-  --check              run --backend webgpu: also run the interpreter on the same inputs, print the
+  --check              run with a kernel backend: also run the interpreter on the same inputs, print the
                        max abs/rel error per output, exit 1 when one is outside the tolerance
   --inputs DIR         run: read inputs from DIR/<input name>.npy (default: random inputs)
   --outputs DIR        run: write outputs to DIR/<output name>.npy
@@ -207,14 +210,15 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
   if (pipeline.plan && Object.keys(dims).length) pipeline.dims = dims;
   if (command === "check") return { command, file, defines, graph, json };
   if (command !== "compile" && target !== undefined) return { error: `${command}: --target applies to compile only` };
-  if (command !== "run" && check) return { error: `${command}: --check applies to run --backend webgpu only` };
+  if (command !== "run" && check) return { error: `${command}: --check applies to run with a kernel backend only` };
   if (command === "compile") {
     if (target !== undefined && emit !== undefined) return { error: "compile: give --emit (graph IR, AST) or --target (kernels), not both" };
     if (emit === "ast" && (pipeline.optimize || pipeline.printAfter || pipeline.stopAfter || pipeline.explain)) return { error: "compile: the pipeline flags work on graphs, not --emit ast" };
     return { command, file, defines, graph, json, emit, target, outDir, pipeline };
   }
-  if (backend === undefined) return { error: "run: --backend is required (interp or webgpu)" };
-  if (backend !== "interp" && backend !== "webgpu") return { error: `run: unknown backend '${backend}' (available: interp, webgpu)` };
-  if (check && backend !== "webgpu") return { error: "run: --check compares a backend with the interpreter; use it with --backend webgpu" };
+  if (backend === undefined) return { error: "run: --backend is required (interp, webgpu, cuda-emu or cuda)" };
+  if (backend !== "interp" && backend !== "webgpu" && backend !== "cuda-emu" && backend !== "cuda")
+    return { error: `run: unknown backend '${backend}' (available: interp, webgpu, cuda-emu, cuda)` };
+  if (check && backend === "interp") return { error: "run: --check compares a backend with the interpreter; use it with --backend webgpu, cuda-emu or cuda" };
   return { command, file, defines, graph, json, backend, check, inputs, outputs, seed, dims };
 }

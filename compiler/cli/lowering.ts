@@ -16,7 +16,7 @@ import { runPipeline, type PipelineOptions, type PipelineResult } from "../pipel
 
 export type Lowered = { readonly program: Program; readonly graph: Graph; readonly pipeline?: PipelineResult } | { readonly diagnostic: Diagnostic };
 
-export function lowerForTarget(graph: Graph, target: "wgsl", opts: PipelineOptions = {}): Lowered {
+export function lowerForTarget(graph: Graph, target: "wgsl" | "cuda", opts: PipelineOptions = {}): Lowered {
   const pipeline = runPipeline(graph, opts);
   const optimized = pipeline.graph;
   try {

@@ -10,7 +10,7 @@ import { Diagnostics, formatMessage, type Message } from "../diagnostics/message
 import { printGraph } from "../graph/print.ts";
 import type { Graph } from "../graph/node.ts";
 import { parseArgs, usage, type Cli } from "./args.ts";
-import { runInterp, runWebGpu } from "./run.ts";
+import { runInterp, runKernels } from "./run.ts";
 import { emitTarget } from "./target.ts";
 import { emitOptimized, usesPipeline } from "./optimize.ts";
 
@@ -99,7 +99,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
         return usesPipeline(cli.pipeline) ? emitOptimized(cli, res, out, err, diagJson) : emit(cli, res, out, diagJson);
       case "run": {
         const graph = pickGraph(res, cli.graph);
-        return cli.backend === "webgpu" ? await runWebGpu(graph, cli, out, err, diagJson) : await runInterp(graph, cli, out, err, diagJson);
+        return cli.backend === "interp" ? await runInterp(graph, cli, out, err, diagJson) : await runKernels(graph, cli, out, err, diagJson);
       }
     }
   } catch (e) {

@@ -19,6 +19,9 @@ import { compareOutput, describeComparison, outputTolerance } from "../tolerance
 import { NpyError, readNpyAsF64, writeNpy, type NpyWriteDtype } from "../../runtime/npy.ts";
 import { WebGpuDevice, WebGpuUnavailable } from "../../runtime/webgpu/device.ts";
 import { RunError, runProgram } from "../../runtime/webgpu/execute.ts";
+import { EmuError, EmuInputError, runProgramEmu } from "../../runtime/cuda/emu.ts";
+import { cudaStatus } from "../../runtime/cuda/device.ts";
+import type { Program } from "../kernel/program.ts";
 import type { Cli } from "./args.ts";
 import { lowerForTarget } from "./lowering.ts";
 import { UserError, io } from "./main.ts";
@@ -151,37 +154,87 @@ export async function runInterp(graph: Graph, cli: RunCli, out: NodeJS.WritableS
   return 0;
 }
 
-/** `--backend webgpu [--check]`. */
-export async function runWebGpu(graph: Graph, cli: RunCli, out: NodeJS.WritableStream, err: NodeJS.WritableStream, diagnostics: object[] = []): Promise<number> {
+/** A kernel backend: what it is called, and how it runs a lowered program (or why it cannot). */
+interface KernelBackend {
+  readonly name: "webgpu" | "cuda-emu" | "cuda";
+  run(program: Program, graph: Graph, inputs: Record<string, HostTensor>, dims: Record<string, number>): Promise<
+    { ok: true; label: string; res: { outputs: { dtype: DType; shape: number[]; data: Float64Array }[]; dims: Record<string, number>; errorFlag: boolean; launches: number } } | { ok: false; unavailable?: string; failed?: string }
+  >;
+}
+
+const WEBGPU: KernelBackend = {
+  name: "webgpu",
+  async run(program, graph, inputs, dims) {
+    let dev: WebGpuDevice;
+    try {
+      dev = await WebGpuDevice.open();
+    } catch (e) {
+      if (e instanceof WebGpuUnavailable) return { ok: false, unavailable: e.message };
+      throw e;
+    }
+    try {
+      const res = await runProgram(program, dev, inputs, dims, { requires: graph.requires });
+      return { ok: true, label: `webgpu (${dev.adapterName})`, res };
+    } catch (e) {
+      if (e instanceof RunError) return { ok: false, failed: e.message };
+      throw e;
+    } finally {
+      dev.destroy();
+    }
+  },
+};
+
+/** The emitted CUDA compiled as host C++ and run on the CPU (threads as fibers, real barriers). */
+const CUDA_EMU: KernelBackend = {
+  name: "cuda-emu",
+  async run(program, graph, inputs, dims) {
+    try {
+      const res = await runProgramEmu(program, inputs, dims, { requires: graph.requires });
+      return { ok: true, label: "cuda-emu (emitted CUDA on the CPU)", res };
+    } catch (e) {
+      if (e instanceof EmuInputError || e instanceof EmuError) return { ok: false, failed: e.message };
+      throw e;
+    }
+  },
+};
+
+/** CUDA on a device through the native addon. */
+const CUDA: KernelBackend = {
+  name: "cuda",
+  async run() {
+    const st = cudaStatus();
+    if (!st.ok) return { ok: false, unavailable: st.reason.replace(/^CUDA is unavailable: /, "") };
+    return { ok: false, unavailable: `a CUDA device is present (${st.device.name}), but running programs on it through the addon is not implemented yet; use --backend cuda-emu` };
+  },
+};
+
+export const KERNEL_BACKENDS = { webgpu: WEBGPU, "cuda-emu": CUDA_EMU, cuda: CUDA } as const;
+
+/** `--backend webgpu|cuda-emu|cuda [--check]`. */
+export async function runKernels(graph: Graph, cli: RunCli, out: NodeJS.WritableStream, err: NodeJS.WritableStream, diagnostics: object[] = []): Promise<number> {
+  const be = KERNEL_BACKENDS[cli.backend as keyof typeof KERNEL_BACKENDS];
+  if (be.name === "cuda") {
+    // availability first: without a driver there is nothing to lower for
+    const st = cudaStatus();
+    if (!st.ok) {
+      err.write(`error ${codeString(Diagnostics.Backend_0_unavailable_1.code)}: Backend 'cuda' is unavailable: ${st.reason.replace(/^CUDA is unavailable: /, "")}\n`);
+      return 1;
+    }
+  }
   const { inputs, dims } = prepareInputs(graph, cli);
-  const lowered = lowerForTarget(graph, "wgsl");
+  const lowered = lowerForTarget(graph, be.name === "webgpu" ? "wgsl" : "cuda");
   if ("diagnostic" in lowered) {
     err.write(formatDiagnostic(lowered.diagnostic) + "\n");
     return 1;
   }
-  let dev: WebGpuDevice;
-  try {
-    dev = await WebGpuDevice.open();
-  } catch (e) {
-    if (e instanceof WebGpuUnavailable) {
-      err.write(`error ${codeString(Diagnostics.Backend_0_unavailable_1.code)}: Backend 'webgpu' is unavailable: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+  const r = await be.run(lowered.program, graph, inputs, dims);
+  if (!r.ok) {
+    if (r.unavailable !== undefined) err.write(`error ${codeString(Diagnostics.Backend_0_unavailable_1.code)}: Backend '${be.name}' is unavailable: ${r.unavailable}\n`);
+    else err.write(`error ${codeString(Diagnostics.Run_failed_on_0_1.code)}: The run on backend '${be.name}' failed: ${r.failed}\n`);
+    return 1;
   }
-  let res;
-  try {
-    res = await runProgram(lowered.program, dev, inputs, dims, { requires: graph.requires });
-  } catch (e) {
-    if (e instanceof RunError) {
-      err.write(`error ${codeString(Diagnostics.Run_failed_on_0_1.code)}: The run on backend 'webgpu' failed: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    dev.destroy();
-  }
-  const backend = `webgpu (${dev.adapterName})`;
+  const res = r.res;
+  const backend = r.label;
   if (!cli.check) {
     report(graph, backend, res, cli, out, { diagnostics, errorFlag: res.errorFlag, launches: res.launches });
     if (res.errorFlag) {
@@ -200,21 +253,21 @@ export async function runWebGpu(graph: Graph, cli: RunCli, out: NodeJS.WritableS
   });
   const flagOk = ref.errorFlag === res.errorFlag;
   const lines = ["check against interp:", ...checks.map((c) => `  ${c.name}: ${c.ok ? "ok  " : "FAIL"}  ${c.text}`)];
-  if (!flagOk) lines.push(`  error flag: FAIL  webgpu ${res.errorFlag}, interp ${ref.errorFlag}`);
+  if (!flagOk) lines.push(`  error flag: FAIL  ${be.name} ${res.errorFlag}, interp ${ref.errorFlag}`);
   report(graph, backend, res, cli, out, {
     diagnostics,
     errorFlag: res.errorFlag,
     launches: res.launches,
-    check: { ok: checks.every((c) => c.ok) && flagOk, outputs: checks.map(({ text: _t, ...c }) => c), errorFlag: { webgpu: res.errorFlag, interp: ref.errorFlag } },
+    check: { ok: checks.every((c) => c.ok) && flagOk, outputs: checks.map(({ text: _t, ...c }) => c), errorFlag: { [be.name]: res.errorFlag, interp: ref.errorFlag } },
   }, lines);
   let code = 0;
   for (const c of checks)
     if (!c.ok) {
-      err.write(`error ${codeString(Diagnostics.Output_0_of_1_differs_2.code)}: Output '${c.name}' of backend 'webgpu' differs from the reference interpreter: ${c.text}.\n`);
+      err.write(`error ${codeString(Diagnostics.Output_0_of_1_differs_2.code)}: Output '${c.name}' of backend '${be.name}' differs from the reference interpreter: ${c.text}.\n`);
       code = 1;
     }
   if (!flagOk) {
-    err.write(`error ${codeString(Diagnostics.Output_0_of_1_differs_2.code)}: The error flag of backend 'webgpu' (${res.errorFlag}) differs from the reference interpreter's (${ref.errorFlag}).\n`);
+    err.write(`error ${codeString(Diagnostics.Output_0_of_1_differs_2.code)}: The error flag of backend '${be.name}' (${res.errorFlag}) differs from the reference interpreter's (${ref.errorFlag}).\n`);
     code = 1;
   }
   if (res.errorFlag) {
