@@ -34,7 +34,8 @@ export type ScalarType = "f32" | "i32" | "u32";
 export interface Manifest {
   readonly schema: typeof MANIFEST_SCHEMA;
   readonly version: typeof MANIFEST_VERSION;
-  readonly target: "wgsl";
+  /** wgsl: kernels are .wgsl files; cuda: `<graph>.cu#<function>` entries of one CUDA module. */
+  readonly target: "wgsl" | "cuda";
   /** The graph this program computes. */
   readonly graph: string;
   /** Every dim variable the program's sizes mention, sorted by name, with where its value comes from. */

@@ -4,7 +4,7 @@
  * lowering errors at the DSL span, WebGPU unavailable as one line, unknown and unavailable targets.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,10 +85,23 @@ describe("attnc compile --target", () => {
     expect(r.stdout).toMatch(/\/\/ ==> \S+\.wgsl <==\n\/\/ attnc kernel /);
   });
 
-  it("cuda is not available yet (ATTN4004), an unknown target is ATTN4002, --emit with --target is rejected", () => {
-    const c = attnc(["compile", DENSE, "--target", "cuda"]);
-    expect(c.code).toBe(1);
-    expect(c.stderr).toContain("error ATTN4004: Target 'cuda' is not available yet; the available target is wgsl.");
+  it("cuda writes a .cu module, a launch header, manifest.json and (with nvcc) PTX and cubin; an unknown target is ATTN4002; --emit with --target is rejected", () => {
+    const out = mkdtempSync(join(tmpdir(), "attnc-cuda-out-"));
+    try {
+      const c = attnc(["compile", DENSE, "--graph", "causal", "--target", "cuda", "-o", out]);
+      expect(c.code).toBe(0);
+      const files = readdirSync(out).sort();
+      expect(files).toEqual(expect.arrayContaining(["causal.cu", "causal.h", "manifest.json"]));
+      const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+      expect(m.target).toBe("cuda");
+      expect(m.kernels.every((k: { file: string }) => /^causal\.cu#\w+$/.test(k.file))).toBe(true);
+      const cu = readFileSync(join(out, "causal.cu"), "utf8");
+      for (const k of m.kernels) expect(cu).toContain(`extern "C" __global__`);
+      if (spawnSync("nvcc", ["--version"]).status === 0)
+        expect(files).toEqual(expect.arrayContaining(["causal.sm_80.ptx", "causal.sm_80.cubin", "causal.sm_90.ptx", "causal.sm_90.cubin"]));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
     const u = attnc(["compile", DENSE, "--target", "metal"]);
     expect(u.code).toBe(1);
     expect(u.stderr).toContain("error ATTN4002: Unknown target 'metal'; expected wgsl or cuda.");
