@@ -328,6 +328,14 @@ function evalDimWith(d: Dim, get: (n: string) => number | undefined): number | u
   return evalDim(d, env);
 }
 
+/** A factor of a dim's monomial: a variable, or an opaque op of two dims. */
+export type DimAtom = { readonly kind: "var"; readonly name: string } | { readonly kind: "div" | "mod" | "min" | "max"; readonly a: Dim; readonly b: Dim };
+
+/** The dim as a sum of coef · Π atoms (the constant term has no atoms), in canonical order. */
+export function dimTerms(d: Dim): { readonly coef: number; readonly atoms: readonly DimAtom[] }[] {
+  return [...d.terms].map(([mono, coef]) => ({ coef, atoms: mono === "" ? [] : splitMono(mono).map(atomByKey) }));
+}
+
 /** Names of the dim variables a dim mentions, sorted. */
 export function dimVars(d: Dim): string[] {
   const out = new Set<string>();

@@ -49,89 +49,12 @@ export function dimToK(d: Dim, sc: KernelScope): KExpr {
   const v = d.value;
   if (v !== undefined) return K.i32(v);
   let acc: KExpr | undefined;
-  for (const [mono, coef] of d.terms) {
+  for (const { coef, atoms } of D.dimTerms(d)) {
     let term: KExpr = K.i32(coef);
-    if (mono !== "")
-      for (const atom of splitAtoms(mono)) term = K.mul(term, atomToK(atom, sc));
+    for (const a of atoms) term = K.mul(term, a.kind === "var" ? sc.dimUniform(a.name) : K.bin(a.kind, dimToK(a.a, sc), dimToK(a.b, sc)));
     acc = acc ? K.add(acc, term) : term;
   }
   return acc ?? K.i32(0);
-}
-
-function splitAtoms(mono: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < mono.length; i++) {
-    const c = mono[i];
-    if (c === "(") depth++;
-    else if (c === ")") depth--;
-    else if (c === "*" && depth === 0) {
-      out.push(mono.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(mono.slice(start));
-  return out;
-}
-
-/** Atom keys are `name` or `op(aKey,bKey)` (dim.ts); rebuild the operands through dim.ts parsing of keys. */
-function atomToK(key: string, sc: KernelScope): KExpr {
-  const m = /^(div|mod|min|max)\((.*)\)$/.exec(key);
-  if (!m) return sc.dimUniform(key);
-  const [a, b] = splitTop(m[2]!);
-  const x = dimToK(keyToDim(a!), sc);
-  const y = dimToK(keyToDim(b!), sc);
-  return K.bin(m[1] as "div", x, y);
-}
-
-function splitTop(s: string): string[] {
-  let depth = 0;
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === "(") depth++;
-    else if (s[i] === ")") depth--;
-    else if (s[i] === "," && depth === 0) return [s.slice(0, i), s.slice(i + 1)];
-  }
-  return [s];
-}
-
-/** Parses a canonical dim key ("1·N+-1" style terms joined by "+") back into a Dim. */
-function keyToDim(key: string): Dim {
-  if (key === "0") return D.dim(0);
-  let acc = D.dim(0);
-  for (const term of splitTerms(key)) {
-    const dot = term.indexOf("·");
-    const coef = Number(dot < 0 ? term : term.slice(0, dot));
-    let t = D.dim(coef);
-    if (dot >= 0)
-      for (const a of splitAtoms(term.slice(dot + 1))) {
-        const m = /^(div|mod|min|max)\((.*)\)$/.exec(a);
-        if (!m) t = D.mul(t, D.dim(a));
-        else {
-          const [x, y] = splitTop(m[2]!).map(keyToDim) as [Dim, Dim];
-          t = D.mul(t, m[1] === "div" ? D.div(x, y) : m[1] === "mod" ? D.mod(x, y) : m[1] === "min" ? D.min(x, y) : D.max(x, y));
-        }
-      }
-    acc = D.add(acc, t);
-  }
-  return acc;
-}
-
-function splitTerms(key: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < key.length; i++) {
-    const c = key[i];
-    if (c === "(") depth++;
-    else if (c === ")") depth--;
-    else if (c === "+" && depth === 0 && i > start) {
-      out.push(key.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(key.slice(start));
-  return out;
 }
 
 /** Row-major strides of a shape as kernel expressions. */
