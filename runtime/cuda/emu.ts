@@ -27,22 +27,13 @@ import type { DivisibilityRequirement } from "../../compiler/graph/node.ts";
 import type { KType } from "../../compiler/kernel/ir.ts";
 import type { Program } from "../../compiler/kernel/program.ts";
 import { roundBF16, roundF16 } from "../../compiler/util/float16.ts";
+import type { HostArray, RunResult } from "../host.ts";
 import { CUDA_STORAGE } from "../../backends/cuda/dialect.ts";
 import { cIdent as cIdentLocal, emitCudaModule, type CudaModule } from "../../backends/cuda/module.ts";
 
-export interface HostArray {
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly data: ArrayLike<number>;
-}
-
-export interface EmuRunResult {
-  readonly outputs: { dtype: DType; shape: number[]; data: Float64Array }[];
-  readonly dims: Record<string, number>;
-  readonly errorFlag: boolean;
-  /** Kernel launches executed (launches inside loops count once per iteration; empty grids are skipped). */
-  readonly launches: number;
-}
+export type { HostArray } from "../host.ts";
+/** The emulator's result has the shape of every runtime's. */
+export type EmuRunResult = RunResult;
 
 /** Inputs or dims that do not fit the program. */
 export class EmuInputError extends Error {}

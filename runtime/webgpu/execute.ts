@@ -11,6 +11,7 @@
  * with no work (a zero-sized grid) are skipped.
  */
 /// <reference types="@webgpu/types" />
+import type { HostArray, RunResult } from "../host.ts";
 import {
   decodeValue, dimExprVar, evalDimExpr, type DimExpr, type Manifest, type ManifestDType, type ManifestStep,
 } from "../../backends/manifest.ts";
@@ -22,19 +23,7 @@ import type { WebGpuDevice } from "./device.ts";
 
 export { kernelWgsl };
 
-export interface HostArray {
-  readonly dtype: ManifestDType;
-  readonly shape: readonly number[];
-  readonly data: ArrayLike<number>;
-}
-
-export interface RunResult {
-  readonly outputs: { dtype: ManifestDType; shape: number[]; data: Float64Array }[];
-  readonly dims: Record<string, number>;
-  readonly errorFlag: boolean;
-  /** Kernel dispatches recorded (launches inside loops count once per iteration). */
-  readonly launches: number;
-}
+export type { HostArray, RunResult } from "../host.ts";
 
 /** Inputs or dims that do not fit the program, or a program the device cannot run. */
 export class RunError extends Error {}
