@@ -307,22 +307,32 @@ export class Elaborator {
     }
   }
 
-  /** `let z[b, i: N] = body`: a compute node over the left-hand index space. */
-  private evalIndexLet(t: A.IndexTarget, body: A.Expr, env: Env): Val {
-    const inner = env.child();
+  /**
+   * Binds the index variables of an index-notation let or a reduction in `inner` (extents given
+   * with `i: N` are evaluated in `env`); undefined after reporting a duplicate or a bad extent.
+   */
+  private bindIndexVars(vars: readonly A.IndexVar[], env: Env, inner: Env): IndexBinding[] | undefined {
     const binds: IndexBinding[] = [];
-    for (const iv of t.vars) {
+    for (const iv of vars) {
       if (inner.hasOwn(iv.name.name)) {
         this.error(Diagnostics.Duplicate_name_0, iv.name.span, iv.name.name);
-        return ERROR;
+        return undefined;
       }
       const explicit = iv.extent ? this.evalDim(iv.extent, env) : undefined;
-      if (iv.extent && explicit === undefined) return ERROR;
+      if (iv.extent && explicit === undefined) return undefined;
       const b: IndexBinding = { v: freshVar(), name: iv.name.name, explicit, inferred: undefined, span: iv.name.span };
       this.varNames.set(b.v.id, b.name);
       binds.push(b);
       inner.set(iv.name.name, { kind: "index", ix: b });
     }
+    return binds;
+  }
+
+  /** `let z[b, i: N] = body`: a compute node over the left-hand index space. */
+  private evalIndexLet(t: A.IndexTarget, body: A.Expr, env: Env): Val {
+    const inner = env.child();
+    const binds = this.bindIndexVars(t.vars, env, inner);
+    if (!binds) return ERROR;
     this.indexDepth++;
     let v: Val;
     try {
@@ -749,15 +759,8 @@ export class Elaborator {
 
   private evalReduction(e: A.Reduction, env: Env): Val {
     const inner = env.child();
-    const binds: IndexBinding[] = [];
-    for (const iv of e.vars) {
-      const explicit = iv.extent ? this.evalDim(iv.extent, env) : undefined;
-      if (iv.extent && explicit === undefined) return ERROR;
-      const b: IndexBinding = { v: freshVar(), name: iv.name.name, explicit, inferred: undefined, span: iv.name.span };
-      this.varNames.set(b.v.id, b.name);
-      binds.push(b);
-      inner.set(iv.name.name, { kind: "index", ix: b });
-    }
+    const binds = this.bindIndexVars(e.vars, env, inner);
+    if (!binds) return ERROR;
     this.indexDepth++;
     let cond: Val | undefined;
     let body: Val;

@@ -376,7 +376,7 @@ function bindDims(graph: Graph, inputs: Record<string, HostTensor>, given: Recor
 }
 
 /** mulberry32: a small, well-mixed 32-bit PRNG; returns uniform doubles in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { DType } from "../../compiler/graph/dtype.ts";
-import { interpret, randomInputs, type HostTensor } from "../../compiler/graph/interp.ts";
+import { interpret, mulberry32, randomInputs, type HostTensor } from "../../compiler/graph/interp.ts";
 import type { Graph } from "../../compiler/graph/node.ts";
 import { lowerGraph } from "../../compiler/kernel/lower.ts";
 import { SORT_CAP } from "../../compiler/kernel/kernels/order.ts";
@@ -32,16 +32,6 @@ const SLOW = 240_000;
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const isInt = (dt: DType) => dt === "i32" || dt === "u32" || dt === "bool";
 

@@ -11,7 +11,8 @@
 import * as D from "../dim.ts";
 import { dim, shapeToString, type Dim } from "../dim.ts";
 import { isFloat, isInt, type DType } from "../dtype.ts";
-import { InternalCompilerError } from "../errors.ts";
+import { BuildError, InternalCompilerError } from "../errors.ts";
+import { broadcastShapes } from "../builder.ts";
 import type { SExpr } from "../expr.ts";
 import { toposort, type Graph } from "../node.ts";
 import { COMPARE_FNS, FLOAT_UNARY, LOGIC_FNS, type Node, type OpArgs, type TensorType } from "../ops.ts";
@@ -33,18 +34,14 @@ const dt = (n: Node): DType => {
 };
 const shp = (s: readonly Dim[]) => shapeToString(s);
 
-/** NumPy broadcasting on trailing axes (dims equal, or one of them 1). */
+/** NumPy broadcasting on trailing axes (the builder's rule), failing as a verifier error. */
 export function broadcast(a: readonly Dim[], b: readonly Dim[]): Dim[] {
-  const r = Math.max(a.length, b.length);
-  const out: Dim[] = [];
-  for (let i = 0; i < r; i++) {
-    const x = a[a.length - r + i] ?? dim(1);
-    const y = b[b.length - r + i] ?? dim(1);
-    if (x === y || y.value === 1) out.push(x);
-    else if (x.value === 1) out.push(y);
-    else fail(`shapes ${shp(a)} and ${shp(b)} do not broadcast`);
+  try {
+    return broadcastShapes(a, b);
+  } catch (e) {
+    if (e instanceof BuildError) fail(`shapes ${shp(a)} and ${shp(b)} do not broadcast`);
+    throw e;
   }
-  return out;
 }
 
 const axisOk = (a: number, r: number) => need(Number.isInteger(a) && a >= 0 && a < r, () => `axis ${a} out of range for rank ${r}`);
