@@ -32,7 +32,7 @@
  */
 import type { KBinary, KExpr, KStmt, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
 import { forEachKernelNode } from "../../compiler/kernel/ir.ts";
-import { printKernel, type Dialect } from "../shared/cstyle.ts";
+import { logicOp, printKernel, type Dialect } from "../shared/cstyle.ts";
 
 /** Register types. */
 const TYPE: Record<KType, string> = { f32: "float", f16: "float", bf16: "float", i32: "int", u32: "unsigned int", bool: "bool" };
@@ -203,11 +203,9 @@ export function cudaDialect(opts: CudaDialectOptions = {}): Dialect {
         case "atan2":
           return `atan2f(${a}, ${b})`;
         case "and":
-          return at === "bool" ? `(${a} && ${b})` : `(${a} & ${b})`;
         case "or":
-          return at === "bool" ? `(${a} || ${b})` : `(${a} | ${b})`;
         case "xor":
-          return at === "bool" ? `(${a} != ${b})` : `(${a} ^ ${b})`;
+          return logicOp(op, a, b, at);
         case "shl":
           return `(${a} << (${b} & 31))`;
         case "shr":

@@ -31,6 +31,12 @@ export interface Dialect {
   footer(k: Kernel): string[];
 }
 
+/** and/or/xor as C-family infix: logical on bool, bitwise on integers (the same in WGSL and CUDA). */
+export function logicOp(op: "and" | "or" | "xor", a: string, b: string, at: KType): string {
+  const sym = at === "bool" ? { and: "&&", or: "||", xor: "!=" }[op] : { and: "&", or: "|", xor: "^" }[op];
+  return `(${a} ${sym} ${b})`;
+}
+
 export function printKernel(k: Kernel, d: Dialect): string {
   const lines = [...d.header(k)];
   const ind = "  ";

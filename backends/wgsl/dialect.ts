@@ -11,7 +11,7 @@
  */
 import type { KBinary, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
 import { forEachKernelNode } from "../../compiler/kernel/ir.ts";
-import { printKernel, type Dialect } from "../shared/cstyle.ts";
+import { logicOp, printKernel, type Dialect } from "../shared/cstyle.ts";
 
 const TYPE: Record<KType, string> = { f32: "f32", f16: "f32", bf16: "f32", i32: "i32", u32: "u32", bool: "bool" };
 /** Storage element types: bool is stored as u32, f16 as f32 (no shader-f16). */
@@ -129,11 +129,9 @@ export const wgsl: Dialect = {
         // GPUs may fold a != b to false when one side is NaN; !(a == b) keeps IEEE semantics
         return isF(at) ? `(!(${a} == ${b}))` : `(${a} != ${b})`;
       case "and":
-        return at === "bool" ? `(${a} && ${b})` : `(${a} & ${b})`;
       case "or":
-        return at === "bool" ? `(${a} || ${b})` : `(${a} | ${b})`;
       case "xor":
-        return at === "bool" ? `(${a} != ${b})` : `(${a} ^ ${b})`;
+        return logicOp(op, a, b, at);
       default:
         throw new Error(`wgsl: no spelling for binary '${op}'`);
     }
