@@ -4,7 +4,10 @@
  * - `--backend interp`: the float64 reference interpreter;
  * - `--backend webgpu`: the optimized graph lowered to WGSL kernels and run on WebGPU (Dawn in
  *   Node); with `--check`, the interpreter runs on the same inputs and each output is compared
- *   under the tolerance policy (compiler/tolerance.ts).
+ *   under the tolerance policy (compiler/tolerance.ts);
+ * - `--backend cuda-emu`: the emitted CUDA compiled as host C++ and run on the CPU;
+ * - `--backend cuda`: the emitted CUDA compiled by nvcc for the device and run through the native
+ *   addon (runtime/cuda/execute.ts); without a driver or device, one ATTN5006 line and exit 1.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,7 +23,8 @@ import { NpyError, readNpyAsF64, writeNpy, type NpyWriteDtype } from "../../runt
 import { WebGpuDevice, WebGpuUnavailable } from "../../runtime/webgpu/device.ts";
 import { RunError, runProgram } from "../../runtime/webgpu/execute.ts";
 import { EmuError, EmuInputError, runProgramEmu } from "../../runtime/cuda/emu.ts";
-import { cudaStatus } from "../../runtime/cuda/device.ts";
+import { CudaDevice, CudaUnavailableError, cudaStatus } from "../../runtime/cuda/device.ts";
+import { CudaRunError, runProgramCuda } from "../../runtime/cuda/execute.ts";
 import type { Program } from "../kernel/program.ts";
 import type { Cli } from "./args.ts";
 import { lowerForTarget } from "./lowering.ts";
@@ -198,13 +202,26 @@ const CUDA_EMU: KernelBackend = {
   },
 };
 
-/** CUDA on a device through the native addon. */
+/** CUDA on a device through the native addon: the module compiled by nvcc for the device's sm, run with the driver API. */
 const CUDA: KernelBackend = {
   name: "cuda",
-  async run() {
-    const st = cudaStatus();
-    if (!st.ok) return { ok: false, unavailable: st.reason.replace(/^CUDA is unavailable: /, "") };
-    return { ok: false, unavailable: `a CUDA device is present (${st.device.name}), but running programs on it through the addon is not implemented yet; use --backend cuda-emu` };
+  async run(program, graph, inputs, dims) {
+    let dev: CudaDevice;
+    try {
+      dev = CudaDevice.open();
+    } catch (e) {
+      if (e instanceof CudaUnavailableError) return { ok: false, unavailable: e.message.replace(/^CUDA is unavailable: /, "") };
+      throw e;
+    }
+    try {
+      const res = await runProgramCuda(program, dev, inputs, dims, { requires: graph.requires });
+      return { ok: true, label: `cuda (${res.device}, ${res.arch})`, res };
+    } catch (e) {
+      if (e instanceof CudaRunError) return { ok: false, failed: e.message };
+      throw e;
+    } finally {
+      dev.destroy();
+    }
   },
 };
 
