@@ -3,7 +3,8 @@
  * every kernel `extern "C" __global__`), a C header with launch helpers (`<graph>.h`), and
  * manifest.json in the WGSL manifest's schema (backends/wgsl/MANIFEST.md) with target "cuda":
  * the buffers, steps, uniforms and dispatch formulas are the same program's; a launch's `kernel`
- * names `<graph>.cu#<function>`. When nvcc is on PATH, PTX and cubin for sm_80 and sm_90 too.
+ * names `<graph>.cu#<function>`, and each kernel entry says which `variant` it is (scalar,
+ * warp-shuffle or wmma: the lowered kernel or a capability variant, Kernel.variants). When nvcc is on PATH, PTX and cubin for sm_80 and sm_90 too.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -39,6 +40,7 @@ export function buildCudaArtifacts(prog: Program, opts: { requires?: readonly Di
     workgroupSize: k.kernel.workgroup,
     workgroupStorageBytes: k.sharedBytes,
     storageBuffers: k.kernel.buffers.length,
+    variant: k.variant,
   }));
   const manifest = { ...wg.manifest, target: "cuda", steps, kernels } as unknown as Manifest;
   const files: [string, string | Uint8Array][] = [

@@ -30,7 +30,7 @@
  * - shifts take the amount mod 32, like WGSL.
  * - infinities and NaN are `INFINITY`/`NAN` (nvcc does not reject them as WGSL does).
  */
-import type { KBinary, KExpr, KStmt, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
+import type { KBinary, KExpr, KMma, KShared, KStmt, KType, KUnary, KWarpReduce, Kernel } from "../../compiler/kernel/ir.ts";
 import { forEachKernelNode } from "../../compiler/kernel/ir.ts";
 import { logicOp, printKernel, type Dialect } from "../shared/cstyle.ts";
 
@@ -61,9 +61,20 @@ const HELPERS: Record<string, string> = {
   attnc_signf: `${D} float attnc_signf(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }`,
   attnc_f16: `${D} float attnc_f16(float x) { return __half2float(__float2half_rn(x)); }`,
   attnc_bf16: `${D} float attnc_bf16(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }`,
+  // argmax step of a warp reduction: take the other lane's (value, index)? NaN above all, ties to the lower index
+  attnc_argmax_take: `${D} bool attnc_argmax_take(float v, int i, float ov, int oi) { const bool vn = attnc_isnan(v), on = attnc_isnan(ov); if (vn || on) return on && (!vn || oi < i); return ov > v || (ov == v && oi < i); }`,
+  // pseudo-helpers: headers only
+  attnc_half_t: "",
+  attnc_bf16_t: "",
+  attnc_wmma: "",
 };
 /** Helpers that call other helpers. */
-const DEPS: Record<string, string[]> = { attnc_fminf: ["attnc_isnan"], attnc_fmaxf: ["attnc_isnan"] };
+const DEPS: Record<string, string[]> = { attnc_fminf: ["attnc_isnan"], attnc_fmaxf: ["attnc_isnan"], attnc_argmax_take: ["attnc_isnan"] };
+
+/** CUDA element type of a packed f16/bf16 workgroup array. */
+const PACKED: Partial<Record<KType, string>> = { f16: "__half", bf16: "__nv_bfloat16" };
+const isPacked = (s: KShared | undefined): boolean => !!s?.packed && PACKED[s.t] !== undefined;
+const sharedOf = (k: Kernel, arr: string): KShared | undefined => k.shared.find((s) => s.name === arr);
 
 const UNARY: Record<KUnary, (a: string, t: KType) => string> = {
   neg: (a) => `(-${a})`,
@@ -125,6 +136,19 @@ export function cudaHelpers(kernel: Kernel): string[] {
     }
     if (e.k === "cast" && (e.t === "f16" || e.t === "bf16")) add(`attnc_${e.t}`);
   });
+  forEachKernelNode(k, (s) => {
+    if (s.k === "warp_reduce") {
+      const f = isF(s.t);
+      if (s.op === "argmax") {
+        if (f) add("attnc_argmax_take");
+      } else if (s.op !== "sum") add(f ? `attnc_f${s.op}f` : s.t === "u32" ? `attnc_u${s.op}` : `attnc_i${s.op}`);
+    }
+    if (s.k === "mma") {
+      add("attnc_wmma");
+      add(s.ab === "f16" ? "attnc_half_t" : "attnc_bf16_t");
+    }
+  }, () => {});
+  for (const sh of k.shared) if (isPacked(sh)) add(sh.t === "f16" ? "attnc_half_t" : "attnc_bf16_t");
   return Object.keys(HELPERS).filter((h) => need.has(h));
 }
 
@@ -132,8 +156,10 @@ export function cudaHelpers(kernel: Kernel): string[] {
 function includesFor(helpers: Iterable<string>): string[] {
   const hs = new Set(helpers);
   const out: string[] = [];
-  if (hs.has("attnc_f16")) out.push("#include <cuda_fp16.h>");
-  if (hs.has("attnc_bf16")) out.push("#include <cuda_bf16.h>");
+  if (hs.has("attnc_f16") || hs.has("attnc_half_t")) out.push("#include <cuda_fp16.h>");
+  if (hs.has("attnc_bf16") || hs.has("attnc_bf16_t")) out.push("#include <cuda_bf16.h>");
+  // the CPU emulator (native/emu/attnc_emu.h) brings its own nvcuda::wmma
+  if (hs.has("attnc_wmma")) out.push("#ifndef ATTNC_EMU", "#include <mma.h>", "#endif");
   return out;
 }
 
@@ -144,7 +170,7 @@ function includesFor(helpers: Iterable<string>): string[] {
 export function cudaPrelude(helpers: Iterable<string>): string[] {
   const hs = new Set(helpers);
   const out = includesFor(hs);
-  for (const h of Object.keys(HELPERS)) if (hs.has(h)) out.push(`#ifndef ATTNC_HELPER_${h}`, `#define ATTNC_HELPER_${h}`, HELPERS[h]!, "#endif");
+  for (const h of Object.keys(HELPERS)) if (hs.has(h) && HELPERS[h]) out.push(`#ifndef ATTNC_HELPER_${h}`, `#define ATTNC_HELPER_${h}`, HELPERS[h]!, "#endif");
   return out;
 }
 
@@ -247,20 +273,100 @@ export function cudaDialect(opts: CudaDialectOptions = {}): Dialect {
     uniform: (name) => `u.${name}`,
     load: (buf, index, t) => (t === "bool" ? `(${buf}[${index}] != 0u)` : `${buf}[${index}]`),
     store: (buf, index, value, t) => `${buf}[${index}] = ${t === "bool" ? `(${value} ? 1u : 0u)` : value};`,
-    sload: (arr, index) => `${arr}[${index}]`,
-    sstore: (arr, index, value) => `${arr}[${index}] = ${value};`,
+    sload(arr, index, k) {
+      const sh = sharedOf(k, arr);
+      if (!isPacked(sh)) return `${arr}[${index}]`;
+      return sh!.t === "f16" ? `__half2float(${arr}[${index}])` : `__bfloat162float(${arr}[${index}])`;
+    },
+    sstore(arr, index, value, k) {
+      const sh = sharedOf(k, arr);
+      if (!isPacked(sh)) return `${arr}[${index}] = ${value};`;
+      return `${arr}[${index}] = ${sh!.t === "f16" ? "__float2half_rn" : "__float2bfloat16_rn"}(${value});`;
+    },
     let: (name, t, init, mutable) => `${mutable ? "" : "const "}${TYPE[t]} ${name} = ${init};`,
     forHeader: (v, start, end, step) => `for (int ${v} = ${start}; ${v} < ${end}; ${v} += ${step})`,
     barrier: "__syncthreads();",
+    warpReduce: printWarpReduce,
+    mma: printMma,
     header(k: Kernel) {
       const out: string[] = [`// attnc kernel ${k.name}`];
       if (prelude) out.push(...cudaPrelude(cudaHelpers(k)));
       out.push(...uniformStruct(k), kernelSignature(k));
-      for (const s of k.shared) out.push(`  __shared__ ${TYPE[s.t]} ${s.name}[${s.size}];`);
+      // wmma operands need 32-byte aligned tiles
+      const tiles = new Set<string>();
+      forEachKernelNode(k, (s) => {
+        if (s.k === "mma") [s.a, s.b, s.c].forEach((t) => tiles.add(t.arr));
+      }, () => {});
+      for (const s of k.shared) {
+        const align = tiles.has(s.name) ? "__align__(32) " : "";
+        out.push(isPacked(s) ? `  __shared__ ${align}${PACKED[s.t]} ${s.name}[${s.size}];` : `  __shared__ ${align}${TYPE[s.t]} ${s.name}[${s.size}];`);
+      }
       return out;
     },
     footer: () => ["}"],
   };
+}
+
+const FULL_MASK = "0xffffffffu";
+
+/** A warp reduction as a `__shfl_xor_sync` butterfly over groups of `width` lanes (log2(width) steps). */
+function printWarpReduce(s: KWarpReduce, p: string): string[] {
+  const w = s.width;
+  if (!(w >= 2 && w <= 32 && (w & (w - 1)) === 0)) throw new Error(`cuda: warp reduction width ${w} is not a power of two in [2, 32]`);
+  const v = s.value;
+  const f = isF(s.t);
+  const shfl = (x: string) => `__shfl_xor_sync(${FULL_MASK}, ${x}, attnc_lo, ${w})`;
+  const head = `${p}for (int attnc_lo = ${w / 2}; attnc_lo > 0; attnc_lo >>= 1) {`;
+  switch (s.op) {
+    case "sum":
+      return [head, `${p}  ${v} = (${v} + ${shfl(v)});`, `${p}}`];
+    case "max":
+    case "min": {
+      const fn = `attnc_${f ? `f${s.op}f` : s.t === "u32" ? `u${s.op}` : `i${s.op}`}`;
+      return [head, `${p}  ${v} = ${fn}(${v}, ${shfl(v)});`, `${p}}`];
+    }
+    case "argmax": {
+      const ix = s.index;
+      if (ix === undefined) throw new Error("cuda: argmax warp reduction without an index variable");
+      const take = f ? `attnc_argmax_take(${v}, ${ix}, attnc_ov, attnc_oi)` : `(attnc_ov > ${v} || (attnc_ov == ${v} && attnc_oi < ${ix}))`;
+      return [
+        head,
+        `${p}  const ${TYPE[s.t]} attnc_ov = ${shfl(v)};`,
+        `${p}  const int attnc_oi = ${shfl(ix)};`,
+        `${p}  if (${take}) { ${v} = attnc_ov; ${ix} = attnc_oi; }`,
+        `${p}}`,
+      ];
+    }
+  }
+}
+
+/** A warp matrix multiply-accumulate as nvcuda::wmma fragments (16×16×16, f32 accumulate). */
+function printMma(s: KMma, off: { a: string; b: string; c: string }, p: string, k: Kernel): string[] {
+  const W = "nvcuda::wmma::";
+  const T = PACKED[s.ab]!;
+  for (const [tile, t] of [[s.a, s.ab], [s.b, s.ab], [s.c, "f32"]] as const) {
+    const sh = sharedOf(k, tile.arr);
+    if (!sh || sh.t !== t || (t !== "f32" && !isPacked(sh))) throw new Error(`cuda: mma operand '${tile.arr}' of ${k.name} is not a ${t === "f32" ? "f32" : `packed ${t}`} workgroup array`);
+    if (tile.ld % (t === "f32" ? 4 : 8) !== 0) throw new Error(`cuda: mma operand '${tile.arr}' of ${k.name} has leading dimension ${tile.ld}`);
+  }
+  const bStep = s.b.layout === "row" ? 16 * s.b.ld : 16;
+  const step = (x: string, n: number) => (s.ksteps === 1 ? x : `${x} + attnc_ks * ${n}`);
+  const body = [
+    `${W}fragment<${W}matrix_a, 16, 16, 16, ${T}, ${W}row_major> attnc_fa;`,
+    `${W}fragment<${W}matrix_b, 16, 16, 16, ${T}, ${W}${s.b.layout}_major> attnc_fb;`,
+    `${W}load_matrix_sync(attnc_fa, ${step(`${s.a.arr} + ${off.a}`, 16)}, ${s.a.ld});`,
+    `${W}load_matrix_sync(attnc_fb, ${step(`${s.b.arr} + ${off.b}`, bStep)}, ${s.b.ld});`,
+    `${W}mma_sync(attnc_fc, attnc_fa, attnc_fb, attnc_fc);`,
+  ];
+  const cPtr = `${s.c.arr} + ${off.c}`;
+  return [
+    `${p}{`,
+    `${p}  ${W}fragment<${W}accumulator, 16, 16, 16, float> attnc_fc;`,
+    s.acc ? `${p}  ${W}load_matrix_sync(attnc_fc, ${cPtr}, ${s.c.ld}, ${W}mem_row_major);` : `${p}  ${W}fill_fragment(attnc_fc, 0.0f);`,
+    ...(s.ksteps === 1 ? body.map((l) => `${p}  ${l}`) : [`${p}  for (int attnc_ks = 0; attnc_ks < ${s.ksteps}; attnc_ks++) {`, ...body.map((l) => `${p}    ${l}`), `${p}  }`]),
+    `${p}  ${W}store_matrix_sync(${cPtr}, attnc_fc, ${s.c.ld}, ${W}mem_row_major);`,
+    `${p}}`,
+  ];
 }
 
 /**
@@ -312,11 +418,11 @@ export function printCudaKernelOnly(k: Kernel): string {
   return printKernel(legalizeCuda(k), bare);
 }
 
-/** Whether a kernel synchronizes its threads or shares memory between them. */
+/** Whether a kernel synchronizes its threads (barriers or warp collectives). */
 export function usesBarrier(k: Kernel): boolean {
   let b = false;
   forEachKernelNode(k, (s) => {
-    if (s.k === "barrier") b = true;
+    if (s.k === "barrier" || s.k === "warp_reduce" || s.k === "mma") b = true;
   }, () => {});
   return b;
 }

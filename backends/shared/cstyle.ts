@@ -4,7 +4,7 @@
  * a dialect never walks the IR itself. Binary expressions are fully parenthesized, so precedence
  * tables are not needed and the output is unambiguous in both languages.
  */
-import type { KBinary, KExpr, KStmt, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
+import type { KBinary, KExpr, KMma, KStmt, KType, KUnary, KWarpReduce, Kernel } from "../../compiler/kernel/ir.ts";
 
 export interface Dialect {
   readonly name: "wgsl" | "cuda";
@@ -21,11 +21,18 @@ export interface Dialect {
   uniform(name: string, t: KType): string;
   load(buf: string, index: string, t: KType): string;
   store(buf: string, index: string, value: string, t: KType): string;
-  sload(arr: string, index: string): string;
-  sstore(arr: string, index: string, value: string): string;
+  sload(arr: string, index: string, k: Kernel): string;
+  sstore(arr: string, index: string, value: string, k: Kernel): string;
   let(name: string, t: KType, init: string, mutable: boolean): string;
   forHeader(v: string, start: string, end: string, step: number): string;
   readonly barrier: string;
+  /**
+   * Warp collectives (kernel variants only): the lines of a warp reduction / a warp matrix
+   * multiply-accumulate, given printed offsets. A dialect without them cannot print such a kernel
+   * (its backend launches the base kernel instead).
+   */
+  warpReduce?(s: KWarpReduce, indent: string): string[];
+  mma?(s: KMma, offsets: { a: string; b: string; c: string }, indent: string, k: Kernel): string[];
   /** Everything before the body: prelude, bindings, signature; and what closes it. */
   header(k: Kernel): string[];
   footer(k: Kernel): string[];
@@ -54,7 +61,7 @@ export function printKernel(k: Kernel, d: Dialect): string {
         break;
       }
       case "sstore":
-        lines.push(p + d.sstore(s.arr, expr(s.index), expr(s.value)));
+        lines.push(p + d.sstore(s.arr, expr(s.index), expr(s.value), k));
         break;
       case "if":
         lines.push(`${p}if (${expr(s.cond)}) {`);
@@ -76,6 +83,14 @@ export function printKernel(k: Kernel, d: Dialect): string {
       case "comment":
         lines.push(`${p}// ${s.text}`);
         break;
+      case "warp_reduce":
+        if (!d.warpReduce) throw new Error(`${d.name}: kernel ${k.name} has a warp reduction, which this target cannot print`);
+        lines.push(...d.warpReduce(s, p));
+        break;
+      case "mma":
+        if (!d.mma) throw new Error(`${d.name}: kernel ${k.name} has a warp matrix multiply-accumulate, which this target cannot print`);
+        lines.push(...d.mma(s, { a: expr(s.a.offset), b: expr(s.b.offset), c: expr(s.c.offset) }, p, k));
+        break;
     }
   };
   const expr = (e: KExpr): string => {
@@ -91,7 +106,7 @@ export function printKernel(k: Kernel, d: Dialect): string {
       case "load":
         return d.load(e.buf, expr(e.index), e.t);
       case "sload":
-        return d.sload(e.arr, expr(e.index));
+        return d.sload(e.arr, expr(e.index), k);
       case "unary":
         return d.unary(e.op, expr(e.a), e.t, e.a.t);
       case "binary": {

@@ -16,6 +16,10 @@
  *   propagate NaN. Printers implement these with prelude helpers where the target differs.
  * - `barrier` synchronizes the workgroup and makes shared-memory writes visible; it must be reached
  *   by every thread of the workgroup (lowering keeps barriers out of divergent control flow).
+ * - Warp collectives (`warp_reduce`, `mma`) run on warps: 32 consecutive threads of the linear
+ *   local id (x fastest). Every thread of a warp that exists must reach them together (control flow
+ *   uniform per warp), and they only appear in kernel variants that require a target capability
+ *   (Kernel.variants); a backend without it launches the base kernel, which has none.
  */
 
 /** bf16 and (without shader-f16) f16 values are held in f32 registers and rounded on conversion. */
@@ -53,7 +57,66 @@ export type KStmt =
   /** for (var = start; var < end; var += step), i32. */
   | { readonly k: "for"; readonly var: string; readonly start: KExpr; readonly end: KExpr; readonly step: number; readonly body: readonly KStmt[] }
   | { readonly k: "barrier" }
-  | { readonly k: "comment"; readonly text: string };
+  | { readonly k: "comment"; readonly text: string }
+  | KWarpReduce
+  | KMma;
+
+/**
+ * Warp reduction (capability "warp-shuffle"): the lanes of a warp form groups of `width`
+ * consecutive lanes (a power of two ≤ 32); afterwards the mutable variable `value` (of type `t`)
+ * holds the reduction of the group's values in every lane of the group, bit-identical across lanes.
+ * sum is a butterfly tree (each step adds two commutative operands, so every lane gets the same
+ * bits); max/min propagate NaN like the binary ops; argmax also reduces the i32 variable `index`:
+ * the greatest value wins, NaN above everything, ties (and NaNs) toward the lowest index.
+ */
+export interface KWarpReduce {
+  readonly k: "warp_reduce";
+  readonly op: "sum" | "max" | "min" | "argmax";
+  readonly value: string;
+  readonly t: KType;
+  readonly index?: string;
+  readonly width: number;
+}
+
+/** A 16×16 tile in a workgroup array at element `offset` with leading dimension `ld` (elements). */
+export interface KTile {
+  readonly arr: string;
+  readonly offset: KExpr;
+  readonly ld: number;
+}
+
+/**
+ * Warp matrix multiply-accumulate (capability "wmma"), executed by one whole warp:
+ *   C ← (acc ? C : 0) + Σ_{s < ksteps} A_s · B_s
+ * with C a 16×16 f32 row-major tile, A_s the 16×16 row-major tile `a` shifted right by 16·s
+ * columns, and B_s the 16×16 tile `b` shifted down by 16·s rows of the product (row layout:
+ * B[k][j] = b[k·ld + j]; col layout: B[k][j] = b[j·ld + k], i.e. `b` holds Bᵀ row-major). A and
+ * B are packed f16/bf16 workgroup arrays of type `ab`; products are exact in f32 and accumulate in
+ * f32 (in an unspecified order). Offsets must keep tiles 32-byte aligned and `ld` a multiple of 8
+ * (A, B) or 4 (C).
+ */
+export interface KMma {
+  readonly k: "mma";
+  readonly ab: "f16" | "bf16";
+  readonly a: KTile;
+  readonly b: KTile & { readonly layout: "row" | "col" };
+  readonly c: KTile;
+  readonly ksteps: number;
+  readonly acc: boolean;
+}
+
+/** A target capability a kernel variant may require. */
+export type Capability = "warp-shuffle" | "wmma";
+
+/** What a kernel variant uses: plain threads and barriers, warp shuffles, or tensor cores. */
+export type KernelVariantKind = "scalar" | "warp-shuffle" | "wmma";
+
+/** A target-specific alternative of a kernel: same name, buffers, uniforms, workgroup and dispatch. */
+export interface KernelVariant {
+  readonly kind: KernelVariantKind;
+  readonly requires: readonly Capability[];
+  readonly kernel: Kernel;
+}
 
 export interface KBuffer {
   readonly name: string;
@@ -65,6 +128,11 @@ export interface KShared {
   readonly name: string;
   readonly t: KType;
   readonly size: number;
+  /**
+   * f16/bf16 only: stored at the type's own width (2 bytes) where the target can, as `mma`
+   * operands need. Loads give the f32 value; stores take a value already rounded to `t`.
+   */
+  readonly packed?: boolean;
 }
 
 export interface Kernel {
@@ -79,6 +147,21 @@ export interface Kernel {
    * workgroup id as wid.x + wid.y * nwg.x, so the runtime may fold n > the x limit into y.
    */
   readonly dispatch: readonly [Dim, Dim, Dim];
+  /**
+   * Alternatives for targets with more capabilities (most capable last). A backend launches the
+   * last variant whose requirements it meets, else this kernel (the scalar path every target runs).
+   */
+  readonly variants?: readonly KernelVariant[];
+}
+
+/** The kernel a target with `caps` launches for `k` (k itself when no variant fits), and its kind. */
+export function selectVariant(k: Kernel, caps: ReadonlySet<Capability>): { kernel: Kernel; kind: KernelVariantKind } {
+  const vs = k.variants ?? [];
+  for (let i = vs.length - 1; i >= 0; i--) {
+    const v = vs[i]!;
+    if (v.requires.every((c) => caps.has(c))) return { kernel: v.kernel, kind: v.kind };
+  }
+  return { kernel: k, kind: "scalar" };
 }
 
 // ── construction helpers (used by lowering) ───────────────────────────────────────────────
@@ -169,6 +252,16 @@ export function forEachKernelNode(k: Kernel, onStmt: (s: KStmt) => void, onExpr:
         ex(s.start);
         ex(s.end);
         s.body.forEach(st);
+        break;
+      case "warp_reduce":
+        // the reduced variables are read (and written) by the statement
+        ex({ k: "var", name: s.value, t: s.t });
+        if (s.index !== undefined) ex({ k: "var", name: s.index, t: "i32" });
+        break;
+      case "mma":
+        ex(s.a.offset);
+        ex(s.b.offset);
+        ex(s.c.offset);
         break;
     }
   };

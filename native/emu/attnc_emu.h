@@ -22,6 +22,15 @@
  * reports when the results differ: a thread read what another wrote without a barrier between
  * (a missing __syncthreads), or read shared memory no thread wrote.
  *
+ * Warp collectives (__shfl_sync, __shfl_xor_sync, __shfl_down_sync, __shfl_up_sync, __syncwarp,
+ * __activemask, and nvcuda::wmma's load_matrix_sync/mma_sync/store_matrix_sync/fill_fragment) also
+ * need fibers. A warp is 32 consecutive threads of the linear thread index; a lane that reaches a
+ * collective waits until every lane of its mask that exists (a partial last warp has fewer) has
+ * reached one, then all of them continue with the exchanged values. Lanes of the mask that return
+ * or wait at __syncthreads instead (divergence), lanes that reach different collectives or pass
+ * different masks, and a shuffle that reads a lane outside the mask are errors. WMMA fragments hold
+ * the whole 16×16 tile in every lane (values as float); mma_sync accumulates in f32, k in order.
+ *
  * f16/bf16 rounding uses cuda_fp16.h/cuda_bf16.h as host code when they are on the include path.
  */
 #ifndef ATTNC_EMU_H
@@ -58,6 +67,9 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
+#ifndef __align__
+#define __align__(n) __attribute__((aligned(n)))
+#endif
 #define __shared__ static __attribute__((section("attnc_shared"), aligned(16)))
 
 struct attnc_emu_dim3 {
@@ -131,6 +143,9 @@ __asm__(
 
 namespace attnc_emu {
 
+/* A warp collective a lane waits at. */
+enum WarpOp { W_NONE = 0, W_SHFL_IDX, W_SHFL_XOR, W_SHFL_DOWN, W_SHFL_UP, W_SYNC };
+
 struct Fiber {
   void* sp = nullptr; /* saved stack pointer (x86-64 switch) */
   ucontext_t ctx;     /* elsewhere */
@@ -138,6 +153,11 @@ struct Fiber {
   bool done = false;
   bool at_barrier = false;
   unsigned int tx = 0, ty = 0, tz = 0;
+  /* warp collective: which, the lane mask, the lane argument and width, the value (raw bits) */
+  int wop = W_NONE;
+  unsigned int wmask = 0;
+  int warg = 0, wwidth = 32;
+  uint64_t wval = 0, wres = 0;
 };
 
 inline const size_t kStack = 128 * 1024;
@@ -175,6 +195,98 @@ inline void barrier() {
 #else
   swapcontext(&f.ctx, &sched_ctx);
 #endif
+}
+
+/* Suspends the current lane at a warp collective; returns the exchanged value's bits. */
+inline uint64_t warp_wait(int op, unsigned int mask, uint64_t val, int arg, int width) {
+  if (!fiber_mode || current < 0) {
+    fail("kernel %s: a warp collective in a kernel launched without fibers (the emitter said it has none)", kernel_name);
+    return val;
+  }
+  Fiber& f = fibers[(size_t)current];
+  f.wop = op;
+  f.wmask = mask;
+  f.wval = val;
+  f.warg = arg;
+  f.wwidth = width;
+#ifdef ATTNC_EMU_ASM_SWITCH
+  attnc_emu_switch(&f.sp, sched_sp);
+#else
+  swapcontext(&f.ctx, &sched_ctx);
+#endif
+  return fibers[(size_t)current].wres;
+}
+
+inline unsigned int lane_id() {
+  return (unsigned int)(current >= 0 ? current % 32 : 0);
+}
+
+/*
+ * Releases the warps whose collective is complete (every existing lane of the mask waits at it),
+ * computing each lane's result. Returns whether any lane was released; fails on divergence.
+ */
+inline bool resolve_warps(size_t n) {
+  bool released = false;
+  for (size_t w0 = 0; w0 < n; w0 += 32) {
+    const size_t lanes = n - w0 < 32 ? n - w0 : 32;
+    int first = -1;
+    for (size_t l = 0; l < lanes; l++)
+      if (fibers[w0 + l].wop != W_NONE) {
+        first = (int)l;
+        break;
+      }
+    if (first < 0) continue;
+    const Fiber& f0 = fibers[w0 + (size_t)first];
+    const unsigned int mask = f0.wmask;
+    const int op = f0.wop;
+    bool complete = true;
+    for (size_t l = 0; l < lanes; l++) {
+      const Fiber& f = fibers[w0 + l];
+      const bool in = (mask >> l) & 1u;
+      if (f.wop != W_NONE) {
+        if (f.wop != op || f.wmask != mask) {
+          fail("kernel %s: lanes of warp %u reach different warp collectives or pass different masks", kernel_name, (unsigned)(w0 / 32));
+          return false;
+        }
+        if (!in) {
+          fail("kernel %s: thread (%u, %u, %u) calls a warp collective with a mask that leaves its own lane out", kernel_name, f.tx, f.ty, f.tz);
+          return false;
+        }
+      } else if (in) {
+        if (f.done || f.at_barrier) {
+          fail("kernel %s: thread (%u, %u, %u) of the mask does not reach the warp collective its warp's other lanes wait at (divergence)", kernel_name, f.tx, f.ty, f.tz);
+          return false;
+        }
+        complete = false; /* still running (cannot happen after a full round, but be safe) */
+      }
+    }
+    if (!complete) continue;
+    for (size_t l = 0; l < lanes; l++) {
+      Fiber& f = fibers[w0 + l];
+      if (f.wop == W_NONE) continue;
+      const int w = f.wwidth;
+      const int lane = (int)l;
+      const int base = lane & ~(w - 1);
+      int src = lane;
+      switch (op) {
+        case W_SHFL_IDX: src = base + (f.warg & (w - 1)); break;
+        case W_SHFL_XOR: src = lane ^ f.warg; if ((src & ~(w - 1)) != base) src = lane; break;
+        case W_SHFL_DOWN: src = lane + f.warg; if (src - base >= w) src = lane; break;
+        case W_SHFL_UP: src = lane - f.warg; if (src < base) src = lane; break;
+        default: break;
+      }
+      if (op != W_SYNC) {
+        if (src < 0 || (size_t)src >= lanes || !((mask >> src) & 1u)) {
+          fail("kernel %s: thread (%u, %u, %u) shuffles from a lane that is not in the mask or does not exist", kernel_name, f.tx, f.ty, f.tz);
+          return false;
+        }
+        f.wres = fibers[w0 + (size_t)src].wval;
+      }
+    }
+    for (size_t l = 0; l < lanes; l++) fibers[w0 + l].wop = W_NONE;
+    released = true;
+  }
+  return released;
 }
 
 inline void fiber_entry() {
@@ -222,6 +334,7 @@ inline bool run_block_fibers(size_t n, bool reverse) {
     Fiber& f = fibers[i];
     f.done = false;
     f.at_barrier = false;
+    f.wop = W_NONE;
 #ifdef ATTNC_EMU_ASM_SWITCH
     /* a fresh stack that "returns" into fiber_entry: 6 saved registers, the entry address, and a
        fake return address so that fiber_entry starts with the ABI's alignment (rsp % 16 == 8) */
@@ -242,8 +355,7 @@ inline bool run_block_fibers(size_t n, bool reverse) {
     for (size_t j = 0; j < n; j++) {
       size_t i = reverse ? n - 1 - j : j;
       Fiber& f = fibers[i];
-      if (f.done) continue;
-      f.at_barrier = false;
+      if (f.done || f.at_barrier || f.wop != W_NONE) continue;
       current = (int)i;
       threadIdx.x = f.tx;
       threadIdx.y = f.ty;
@@ -256,10 +368,17 @@ inline bool run_block_fibers(size_t n, bool reverse) {
       if (failed) return false;
     }
     current = -1;
+    /* warps whose collective is complete continue first (in a new round) */
+    if (resolve_warps(n)) continue;
+    if (failed) return false;
     size_t done = 0, waiting = 0;
     for (size_t i = 0; i < n; i++) {
       if (fibers[i].done) done++;
       else if (fibers[i].at_barrier) waiting++;
+      else if (fibers[i].wop != W_NONE) {
+        fail("kernel %s: thread (%u, %u, %u) waits at a warp collective that lanes of its mask never reach (divergence)", kernel_name, fibers[i].tx, fibers[i].ty, fibers[i].tz);
+        return false;
+      }
     }
     if (done == n) return true;
     if (done > 0) {
@@ -271,6 +390,8 @@ inline bool run_block_fibers(size_t n, bool reverse) {
         }
     }
     (void)waiting;
+    /* every live thread is at the barrier: release them all */
+    for (size_t i = 0; i < n; i++) fibers[i].at_barrier = false;
   }
 }
 
@@ -391,6 +512,128 @@ int run_checked(const char* name, attnc_emu_dim3 grid, attnc_emu_dim3 block, boo
 }
 
 }  // namespace attnc_emu
+
+/* ── warp collectives ───────────────────────────────────────────────────────────────────────── */
+namespace attnc_emu {
+template <class T>
+inline T shfl(int op, unsigned int mask, T v, int arg, int width) {
+  static_assert(sizeof(T) <= 8 && std::is_trivially_copyable<T>::value, "attnc-emu: shuffle of an unsupported type");
+  if (width < 1 || width > 32 || (width & (width - 1)) != 0) {
+    fail("kernel %s: shuffle width is not a power of two in [1, 32]", kernel_name);
+    return v;
+  }
+  uint64_t bits = 0;
+  memcpy(&bits, &v, sizeof(T));
+  const uint64_t r = warp_wait(op, mask, bits, arg, width);
+  T out;
+  memcpy(&out, &r, sizeof(T));
+  return out;
+}
+inline void syncwarp(unsigned int mask) { warp_wait(W_SYNC, mask, 0, 0, 32); }
+}  // namespace attnc_emu
+
+template <class T>
+inline T __shfl_sync(unsigned int mask, T v, int src, int width = 32) { return attnc_emu::shfl(attnc_emu::W_SHFL_IDX, mask, v, src, width); }
+template <class T>
+inline T __shfl_xor_sync(unsigned int mask, T v, int lane_mask, int width = 32) { return attnc_emu::shfl(attnc_emu::W_SHFL_XOR, mask, v, lane_mask, width); }
+template <class T>
+inline T __shfl_down_sync(unsigned int mask, T v, unsigned int delta, int width = 32) { return attnc_emu::shfl(attnc_emu::W_SHFL_DOWN, mask, v, (int)delta, width); }
+template <class T>
+inline T __shfl_up_sync(unsigned int mask, T v, unsigned int delta, int width = 32) { return attnc_emu::shfl(attnc_emu::W_SHFL_UP, mask, v, (int)delta, width); }
+inline void __syncwarp(unsigned int mask = 0xffffffffu) { attnc_emu::syncwarp(mask); }
+/* The lanes of the current warp that exist and have not returned (the emulator runs no divergent subset concurrently). */
+inline unsigned int __activemask() {
+  using namespace attnc_emu;
+  if (current < 0) return 1u;
+  const size_t n = (size_t)blockDim.x * blockDim.y * blockDim.z;
+  const size_t w0 = (size_t)current - (size_t)current % 32;
+  unsigned int m = 0;
+  for (size_t l = 0; l < 32 && w0 + l < n; l++)
+    if (!fibers[w0 + l].done) m |= 1u << l;
+  return m;
+}
+
+/* ── nvcuda::wmma (16x16x16; every lane holds the whole tile) ────────────────────────────────── */
+namespace nvcuda {
+namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+
+template <class Use, int M, int N, int K, class T, class Layout = void>
+struct fragment {
+  static_assert(M == 16 && N == 16 && K == 16, "attnc-emu: only the 16x16x16 WMMA shape");
+  /* the fragment's matrix, row-major: A is M x K, B is K x N, the accumulator M x N */
+  float x[256];
+  static const int num_elements = 256;
+};
+
+inline float to_float(float v) { return v; }
+#ifdef ATTNC_EMU_HAVE_CUDA_FP16
+inline float to_float(__half v) { return __half2float(v); }
+inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+#endif
+
+/* Warp-collective entry: every lane of the warp arrives; then pointer alignment and ldm checks. */
+inline bool enter(const void* p, unsigned int ldm, size_t elem, const char* what) {
+  using namespace attnc_emu;
+  syncwarp(0xffffffffu);
+  if (failed) return false;
+  const bool aligned = ((uintptr_t)p) % 32 == 0, ldm_ok = (ldm * elem) % 16 == 0;
+  if (aligned && ldm_ok) return true;
+  failed = true;
+  snprintf(error_msg, sizeof error_msg, "kernel %s: wmma::%s: %s (ldm %u)", kernel_name, what,
+           aligned ? "ldm is not a multiple of 16 bytes" : "the pointer is not 32-byte aligned", ldm);
+  return false;
+}
+
+template <class T, class L>
+inline void load_matrix_sync(fragment<matrix_a, 16, 16, 16, T, L>& f, const T* p, unsigned int ldm) {
+  if (!enter(p, ldm, sizeof(T), "load_matrix_sync(matrix_a)")) return;
+  for (int i = 0; i < 16; i++)
+    for (int k = 0; k < 16; k++) f.x[i * 16 + k] = to_float(std::is_same<L, row_major>::value ? p[(size_t)i * ldm + k] : p[(size_t)k * ldm + i]);
+}
+template <class T, class L>
+inline void load_matrix_sync(fragment<matrix_b, 16, 16, 16, T, L>& f, const T* p, unsigned int ldm) {
+  if (!enter(p, ldm, sizeof(T), "load_matrix_sync(matrix_b)")) return;
+  for (int k = 0; k < 16; k++)
+    for (int j = 0; j < 16; j++) f.x[k * 16 + j] = to_float(std::is_same<L, row_major>::value ? p[(size_t)k * ldm + j] : p[(size_t)j * ldm + k]);
+}
+inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float>& f, const float* p, unsigned int ldm, layout_t l) {
+  if (!enter(p, ldm, sizeof(float), "load_matrix_sync(accumulator)")) return;
+  for (int i = 0; i < 16; i++)
+    for (int j = 0; j < 16; j++) f.x[i * 16 + j] = l == mem_row_major ? p[(size_t)i * ldm + j] : p[(size_t)j * ldm + i];
+}
+inline void store_matrix_sync(float* p, const fragment<accumulator, 16, 16, 16, float>& f, unsigned int ldm, layout_t l) {
+  if (!enter(p, ldm, sizeof(float), "store_matrix_sync")) return;
+  for (int i = 0; i < 16; i++)
+    for (int j = 0; j < 16; j++) (l == mem_row_major ? p[(size_t)i * ldm + j] : p[(size_t)j * ldm + i]) = f.x[i * 16 + j];
+}
+template <class Use, class T, class L, class V>
+inline void fill_fragment(fragment<Use, 16, 16, 16, T, L>& f, const V& v) {
+  const float x = to_float(v);
+  for (int i = 0; i < 256; i++) f.x[i] = x;
+}
+/* d = a·b + c in f32: products of f16/bf16 values are exact, the sum runs over k in order. */
+template <class T, class La, class Lb>
+inline void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const fragment<matrix_a, 16, 16, 16, T, La>& a,
+                     const fragment<matrix_b, 16, 16, 16, T, Lb>& b, const fragment<accumulator, 16, 16, 16, float>& c) {
+  attnc_emu::syncwarp(0xffffffffu);
+  if (attnc_emu::failed) return;
+  float t[256];
+  for (int i = 0; i < 16; i++)
+    for (int j = 0; j < 16; j++) {
+      float acc = c.x[i * 16 + j];
+      for (int k = 0; k < 16; k++) acc = acc + a.x[i * 16 + k] * b.x[k * 16 + j];
+      t[i * 16 + j] = acc;
+    }
+  memcpy(d.x, t, sizeof t);
+}
+}  // namespace wmma
+}  // namespace nvcuda
 
 #define __syncthreads() attnc_emu::barrier()
 

@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { asVar, evalDim, printDim, type Dim } from "../../compiler/graph/dim.ts";
 import type { DType } from "../../compiler/graph/dtype.ts";
 import type { DivisibilityRequirement } from "../../compiler/graph/node.ts";
-import type { KType } from "../../compiler/kernel/ir.ts";
+import type { Capability, KType } from "../../compiler/kernel/ir.ts";
 import type { Program } from "../../compiler/kernel/program.ts";
 import { roundBF16, roundF16 } from "../../compiler/util/float16.ts";
 import type { HostArray, RunResult } from "../host.ts";
@@ -45,6 +45,8 @@ export interface EmuOptions {
   readonly requires?: readonly DivisibilityRequirement[];
   /** Run barrier kernels in both thread orders and compare (default true). */
   readonly checkBarriers?: boolean;
+  /** Capabilities kernel variants may use (default: the CUDA backend's, CUDA_CAPS; [] runs the scalar kernels). */
+  readonly caps?: readonly Capability[];
   /** Kill the emulator after this many ms (default 300000). */
   readonly timeoutMs?: number;
 }
@@ -69,10 +71,13 @@ function cacheDir(): string {
   return existsSync(nm) ? path.join(nm, ".cache", "attnc-emu") : path.join(os.tmpdir(), "attnc-emu");
 }
 
-const modules = new WeakMap<Program, CudaModule>();
-function moduleOf(prog: Program): CudaModule {
-  let m = modules.get(prog);
-  if (!m) modules.set(prog, (m = emitCudaModule(prog)));
+const modules = new WeakMap<Program, Map<string, CudaModule>>();
+function moduleOf(prog: Program, caps?: readonly Capability[]): CudaModule {
+  let byCaps = modules.get(prog);
+  if (!byCaps) modules.set(prog, (byCaps = new Map()));
+  const key = caps ? caps.join(",") : "default";
+  let m = byCaps.get(key);
+  if (!m) byCaps.set(key, (m = emitCudaModule(prog, caps ? { caps } : {})));
   return m;
 }
 
@@ -224,8 +229,8 @@ export interface EmuBinary {
 const building = new Map<string, Promise<EmuBinary>>();
 
 /** Compiles (or finds in the cache) the emulator binary of a program. */
-export async function buildEmu(prog: Program): Promise<EmuBinary> {
-  const m = moduleOf(prog);
+export async function buildEmu(prog: Program, caps?: readonly Capability[]): Promise<EmuBinary> {
+  const m = moduleOf(prog, caps);
   const main = emuMainSource(m);
   const header = readFileSync(path.join(EMU_HEADER_DIR, "attnc_emu.h"), "utf8");
   const inc = cudaInclude();
@@ -359,7 +364,7 @@ export async function runProgramEmu(
   opts: EmuOptions = {},
 ): Promise<EmuRunResult> {
   const dims = bindProgramDims(prog, inputs, given, opts.requires);
-  const bin = await buildEmu(prog);
+  const bin = await buildEmu(prog, opts.caps);
   const m = bin.module;
   const ev = (d: Dim, what: string): number => {
     const v = evalDim(d, dims);

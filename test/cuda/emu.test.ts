@@ -8,7 +8,8 @@ import { hostTensor, interpret, randomInputs } from "../../compiler/graph/interp
 import { EmuError, buildEmu, runProgramEmu } from "../../runtime/cuda/emu.ts";
 import { exampleCases, lowerCases, opCases } from "./graphs.ts";
 import { haveGxx, mismatch, oneKernelProgram, pool } from "./helpers.ts";
-import { blockSumKernel, divergentBarrierKernel, expectBlockSum, expectReverse, reverseKernel } from "./kernels.ts";
+import { roundBF16, roundF16 } from "../../compiler/util/float16.ts";
+import { MMA_TEST, blockSumKernel, divergentBarrierKernel, expectBlockSum, expectMma, expectReverse, expectWarpReduce, mmaKernel, reverseKernel, warpReduceKernel } from "./kernels.ts";
 
 const GXX = haveGxx();
 const { lowered, skipped } = lowerCases([...opCases(), ...exampleCases()]);
@@ -73,4 +74,36 @@ describe.skipIf(!GXX)("cuda-emu barrier checks (hand-built kernels)", () => {
     await expect(runProgramEmu(oneKernelProgram(reverseKernel(true)), { x: hostTensor("i32", [3], [1, 2, 3]) })).rejects.toThrow(/expected dtype f32, got i32/);
     await expect(runProgramEmu(oneKernelProgram(reverseKernel(true)), {})).rejects.toThrow(/input 'x' .* is missing/);
   });
+});
+
+describe.skipIf(!GXX)("cuda-emu warp collectives (hand-built kernels)", () => {
+  const N = 150; // three blocks of 64, the last one partial
+  // small integers: ties for argmax; a NaN in the second block
+  const x = Array.from({ length: N }, (_, i) => (i === 77 ? NaN : Math.round(Math.sin(i * 1.7) * 3) + (i % 5) / 8));
+  const inputs = { x: hostTensor("f32", [N], x) };
+  const same = (got: ArrayLike<number>, want: readonly number[]) => {
+    // bit-for-bit (NaN matches NaN)
+    want.forEach((w, i) => expect(Object.is(got[i], w) || (Number.isNaN(got[i]!) && Number.isNaN(w)), `element ${i}: ${got[i]} vs ${w}`).toBe(true));
+  };
+
+  for (const [op, width] of [["sum", 32], ["sum", 4], ["max", 8], ["min", 32], ["argmax", 16], ["argmax", 32]] as const)
+    it(`__shfl_xor_sync ${op} over groups of ${width} lanes matches the butterfly on the host`, async () => {
+      const r = await runProgramEmu(oneKernelProgram(warpReduceKernel(op, width)), inputs);
+      same(r.outputs[0]!.data, expectWarpReduce(x, op, width));
+    });
+
+  it("a warp reduction reached by half of a warp is reported as divergence", async () => {
+    await expect(runProgramEmu(oneKernelProgram(warpReduceKernel("sum", 32, true)), inputs)).rejects.toThrow(
+      /warp_sum_32_divergent: thread \(\d+, 0, 0\) of the mask does not reach the warp collective its warp's other lanes wait at \(divergence\)/,
+    );
+  });
+
+  const xm = Array.from({ length: MMA_TEST.n }, (_, i) => Math.fround(Math.sin(i * 0.37) * 4 + Math.cos(i * 1.3)));
+  for (const [ab, round] of [["f16", roundF16], ["bf16", roundBF16]] as const)
+    for (const layout of ["row", "col"] as const)
+      for (const acc of [true, false])
+        it(`wmma ${ab} mma_sync, B ${layout}-major, ${acc ? "C loaded" : "C filled with 0"}, ldm ≠ 16, two k steps: the f32 scalar product exactly`, async () => {
+          const r = await runProgramEmu(oneKernelProgram(mmaKernel(ab, layout, acc)), { x: hostTensor("f32", [MMA_TEST.n], xm) });
+          same(r.outputs[0]!.data, expectMma(xm, round, layout, acc));
+        });
 });
