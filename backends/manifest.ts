@@ -26,8 +26,8 @@ export const MANIFEST_VERSION = 1;
 export type DimExpr = string;
 
 export type ManifestDType = "f32" | "f16" | "bf16" | "i32" | "u32" | "bool";
-/** The element type a buffer holds on the device (WGSL `array<…>`): 4 bytes each. */
-export type StorageType = "f32" | "i32" | "u32";
+/** The element type a buffer holds on the device (WGSL `array<…>`): 4 bytes each, f16 (with shader-f16) 2. */
+export type StorageType = "f32" | "i32" | "u32" | "f16";
 /** Scalar types of uniforms and bindings in kernel code. */
 export type ScalarType = "f32" | "i32" | "u32";
 
@@ -80,8 +80,8 @@ export interface ManifestBuffer {
   readonly id: number;
   readonly dtype: ManifestDType;
   readonly storage: StorageType;
-  /** Always 4 (f16/bf16 are held as f32, bool as u32). */
-  readonly elementBytes: 4;
+  /** 4 (f16/bf16 held as f32, bool as u32); 2 for f16 stored as binary16 (WGSL with shader-f16). */
+  readonly elementBytes: 4 | 2;
   /** Element count. */
   readonly numel: DimExpr;
   readonly role: BufferRole;

@@ -15,6 +15,7 @@ import {
   type StorageType,
 } from "../manifest.ts";
 import { printWgsl } from "./dialect.ts";
+import { nativeF16, workgroupStorageBytes, type TargetCaps } from "../../compiler/kernel/caps.ts";
 
 export interface WgslArtifacts {
   readonly manifest: Manifest;
@@ -22,9 +23,11 @@ export interface WgslArtifacts {
   readonly files: readonly (readonly [string, string])[];
 }
 
-const STORAGE: Record<DType, StorageType> = { f32: "f32", f16: "f32", bf16: "f32", i32: "i32", u32: "u32", bool: "u32" };
+const STORAGE32: Record<DType, StorageType> = { f32: "f32", f16: "f32", bf16: "f32", i32: "i32", u32: "u32", bool: "u32" };
+/** With shader-f16. */
+const STORAGE16: Record<DType, StorageType> = { ...STORAGE32, f16: "f16" };
 const SCALAR: Record<KType, ScalarType> = { f32: "f32", f16: "f32", bf16: "f32", i32: "i32", u32: "u32", bool: "u32" };
-const ENCODE: Record<DType, string> = {
+const ENCODE32: Record<DType, string> = {
   f32: "IEEE binary32",
   f16: "the value rounded to binary16 (nearest even), held as binary32",
   bf16: "the value rounded to bfloat16 (nearest even), held as binary32",
@@ -38,10 +41,12 @@ const DTYPE_ORDER: readonly DType[] = ["f32", "f16", "bf16", "i32", "u32", "bool
 export const INF_BITS = 0x7f800000;
 
 const wgslText = new WeakMap<Kernel, string>();
-/** The WGSL of a kernel (memoized per kernel object). */
-export function kernelWgsl(k: Kernel): string {
-  let s = wgslText.get(k);
-  if (s === undefined) wgslText.set(k, (s = printWgsl(k)));
+const wgslText16 = new WeakMap<Kernel, string>();
+/** The WGSL of a kernel (memoized per kernel object); `f16`: the target has shader-f16. */
+export function kernelWgsl(k: Kernel, f16 = false): string {
+  const memo = f16 ? wgslText16 : wgslText;
+  let s = memo.get(k);
+  if (s === undefined) memo.set(k, (s = printWgsl(k, { f16 })));
   return s;
 }
 
@@ -51,9 +56,18 @@ const sanitize = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, "_") || "ker
 export interface ArtifactOptions {
   /** Divisibility requirements of the graph (Graph.requires), checked by runtimes when dims are bound. */
   readonly requires?: readonly DivisibilityRequirement[];
+  /**
+   * The target's capability record: with `shader-f16`, f16 buffers hold binary16 (2 bytes an
+   * element) and kernels compute on `f16` values (the manifest then requires the feature).
+   * Default: WebGPU's default limits (f16 as f32).
+   */
+  readonly caps?: TargetCaps;
 }
 
 export function buildWgslArtifacts(prog: Program, opts: ArtifactOptions = {}): WgslArtifacts {
+  const f16 = nativeF16(opts.caps) && prog.buffers.some((b) => b.dtype === "f16");
+  const STORAGE = f16 ? STORAGE16 : STORAGE32;
+  const ENCODE = f16 ? { ...ENCODE32, f16: "IEEE binary16 (nearest even), 2 bytes an element" } : ENCODE32;
   const files: [string, string][] = [];
   const fileOfText = new Map<string, string>();
   const taken = new Set<string>();
@@ -65,7 +79,7 @@ export function buildWgslArtifacts(prog: Program, opts: ArtifactOptions = {}): W
   };
 
   const fileFor = (k: Kernel): string => {
-    const text = kernelWgsl(k);
+    const text = kernelWgsl(k, f16);
     const have = fileOfText.get(text);
     if (have) return have;
     const base = sanitize(k.name);
@@ -79,7 +93,7 @@ export function buildWgslArtifacts(prog: Program, opts: ArtifactOptions = {}): W
       file: name,
       name: k.name,
       workgroupSize: [x, y, z],
-      workgroupStorageBytes: k.shared.reduce((a, s) => a + 4 * s.size, 0),
+      workgroupStorageBytes: workgroupStorageBytes(k, f16),
       storageBuffers: k.buffers.length,
     });
     return name;
@@ -130,7 +144,7 @@ export function buildWgslArtifacts(prog: Program, opts: ArtifactOptions = {}): W
     id: b.id,
     dtype: b.dtype,
     storage: STORAGE[b.dtype],
-    elementBytes: 4 as const,
+    elementBytes: STORAGE[b.dtype] === "f16" ? (2 as const) : (4 as const),
     numel: D(b.numel),
     role: prog.outputs.some((o) => o.buffer === b.id) && b.role === "temp" ? ("output" as const) : b.role,
     ...(b.values ? { values: b.values.map(encodeValue) } : {}),
@@ -167,7 +181,7 @@ export function buildWgslArtifacts(prog: Program, opts: ArtifactOptions = {}): W
     steps: stepList,
     kernels,
     requirements: {
-      features: [],
+      features: f16 ? ["shader-f16"] : [],
       limits: {
         maxComputeWorkgroupStorageSize: Math.max(0, ...kernels.map((k) => k.workgroupStorageBytes)),
         maxComputeInvocationsPerWorkgroup: Math.max(1, ...wg.map(([x, y, z]) => x * y * z)),

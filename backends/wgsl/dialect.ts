@@ -9,9 +9,10 @@
  * struct at binding buffers.length holding the kernel's uniforms in order (4 bytes each), then
  * `_inf: u32` = 0x7f800000.
  */
-import type { KBinary, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
+import type { KBinary, KExpr, KType, KUnary, Kernel } from "../../compiler/kernel/ir.ts";
 import { forEachKernelNode } from "../../compiler/kernel/ir.ts";
 import { logicOp, printKernel, type Dialect } from "../shared/cstyle.ts";
+import { roundF16 } from "../../compiler/util/float16.ts";
 
 const TYPE: Record<KType, string> = { f32: "f32", f16: "f32", bf16: "f32", i32: "i32", u32: "u32", bool: "bool" };
 /** Storage element types: bool is stored as u32, f16 as f32 (no shader-f16). */
@@ -94,6 +95,89 @@ const UNARY: Record<KUnary, (a: string, t: KType) => string> = {
   isnan: (a) => `_isnan(${a})`,
 };
 
+/** Literal spelling of an f32 value (non-finite ones through the `_inf` uniform: WGSL rejects them as constants). */
+function f32Literal(v: number): string {
+  if (Number.isNaN(v)) return "bitcast<f32>(u._inf | 0x400000u)";
+  if (v === Infinity) return "bitcast<f32>(u._inf)";
+  if (v === -Infinity) return "(-bitcast<f32>(u._inf))";
+  const f = Math.fround(v);
+  if (f === Infinity || f === -Infinity) return f > 0 ? "bitcast<f32>(u._inf)" : "(-bitcast<f32>(u._inf))";
+  let s = String(f);
+  if (!/[.e]/.test(s)) s += ".0";
+  return `${s}f`;
+}
+
+const INFIX: Partial<Record<KBinary, string>> = { add: "+", sub: "-", mul: "*", eq: "==", lt: "<", le: "<=", gt: ">", ge: ">=", shl: "<<", shr: ">>", bitand: "&", bitor: "|" };
+
+function call(op: KBinary, a: string, b: string, at: KType): string {
+  const inf = INFIX[op];
+  if (inf) return `(${a} ${inf} ${b})`;
+  switch (op) {
+    case "div":
+      return isF(at) ? `(${a} / ${b})` : at === "u32" ? `select(0u, ${a} / ${b}, ${b} != 0u)` : `_fdiv(${a}, ${b})`;
+    case "mod":
+      return isF(at) ? `_fmodf(${a}, ${b})` : at === "u32" ? `select(0u, ${a} % ${b}, ${b} != 0u)` : `_fmod(${a}, ${b})`;
+    case "min":
+      return isF(at) ? `_fmin(${a}, ${b})` : `min(${a}, ${b})`;
+    case "max":
+      return isF(at) ? `_fmax(${a}, ${b})` : `max(${a}, ${b})`;
+    case "pow":
+      return `_pow(${a}, ${b})`;
+    case "atan2":
+      return `_atan2(${a}, ${b})`;
+    case "ne":
+      // GPUs may fold a != b to false when one side is NaN; !(a == b) keeps IEEE semantics
+      return isF(at) ? `(!(${a} == ${b}))` : `(${a} != ${b})`;
+    case "and":
+    case "or":
+    case "xor":
+      return logicOp(op, a, b, at);
+    default:
+      throw new Error(`wgsl: no spelling for binary '${op}'`);
+  }
+}
+
+/** Helpers a kernel's expressions need (shared by both dialects). */
+function helperUses(e: KExpr, need: (h: string) => void): void {
+  if (e.k === "unary" && ["erf", "log1p", "expm1", "isnan", "log", "tanh", "sin", "cos", "tan", "asin", "acos", "exp", "sign"].includes(e.op)) need(`_${e.op}`);
+  if (e.k === "binary") {
+    const f = isF(e.a.t);
+    if (e.op === "div" && e.a.t === "i32") need("_fdiv");
+    if (e.op === "mod") need(f ? "_fmodf" : e.a.t === "i32" ? "_fmod" : "");
+    if ((e.op === "min" || e.op === "max") && f) need(`_f${e.op}`);
+    if (e.op === "pow") need("_pow");
+    if (e.op === "atan2") need("_atan2");
+  }
+}
+
+function makeHeader(k: Kernel, types: Record<KType, string>, storage: Record<KType, string>, extra: (need: (h: string) => void) => void, pre: readonly string[]): string[] {
+  const out: string[] = [];
+  const helpers = new Set<string>();
+  const need = (h: string) => {
+    if (helpers.has(h)) return;
+    (DEPS[h] ?? []).forEach(need);
+    helpers.add(h);
+  };
+  forEachKernelNode(k, () => {}, (e) => helperUses(e, need));
+  extra(need);
+  helpers.delete("");
+  out.push(`// attnc kernel ${k.name}`, ...pre);
+  k.buffers.forEach((b, i) =>
+    out.push(`@group(0) @binding(${i}) var<storage, ${b.access === "read" ? "read" : "read_write"}> ${b.name}: array<${storage[b.t]}>;`),
+  );
+  out.push(`struct Uniforms { ${[...k.uniforms.map((u) => `${u.name}: ${TYPE[u.t]}`), "_inf: u32"].join(", ")} }`);
+  out.push(`@group(0) @binding(${k.buffers.length}) var<uniform> u: Uniforms;`);
+  for (const s of k.shared) out.push(`var<workgroup> ${s.name}: array<${types[s.t]}, ${s.size}>;`);
+  for (const h of Object.keys(HELPERS)) if (helpers.has(h)) out.push(HELPERS[h]!);
+  const [x, y, z] = k.workgroup;
+  out.push(
+    `@compute @workgroup_size(${x}, ${y}, ${z})`,
+    "fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {",
+  );
+  return out;
+}
+
+/** The f32 dialect: f16 and bf16 values live in f32 registers and f32 storage, rounded on every conversion. */
 export const wgsl: Dialect = {
   name: "wgsl",
   type: (t) => TYPE[t],
@@ -101,41 +185,10 @@ export const wgsl: Dialect = {
     if (t === "bool") return v ? "true" : "false";
     if (t === "i32") return v === -2147483648 ? "i32(-2147483647 - 1)" : `${v | 0}i`;
     if (t === "u32") return `${v >>> 0}u`;
-    if (Number.isNaN(v)) return "bitcast<f32>(u._inf | 0x400000u)";
-    if (v === Infinity) return "bitcast<f32>(u._inf)";
-    if (v === -Infinity) return "(-bitcast<f32>(u._inf))";
-    const f = Math.fround(v);
-    if (f === Infinity || f === -Infinity) return f > 0 ? "bitcast<f32>(u._inf)" : "(-bitcast<f32>(u._inf))";
-    let s = String(f);
-    if (!/[.e]/.test(s)) s += ".0";
-    return `${s}f`;
+    return f32Literal(v);
   },
-  infix: { add: "+", sub: "-", mul: "*", eq: "==", lt: "<", le: "<=", gt: ">", ge: ">=", shl: "<<", shr: ">>", bitand: "&", bitor: "|" },
-  call(op: KBinary, a, b, _t, at) {
-    switch (op) {
-      case "div":
-        return isF(at) ? `(${a} / ${b})` : at === "u32" ? `select(0u, ${a} / ${b}, ${b} != 0u)` : `_fdiv(${a}, ${b})`;
-      case "mod":
-        return isF(at) ? `_fmodf(${a}, ${b})` : at === "u32" ? `select(0u, ${a} % ${b}, ${b} != 0u)` : `_fmod(${a}, ${b})`;
-      case "min":
-        return isF(at) ? `_fmin(${a}, ${b})` : `min(${a}, ${b})`;
-      case "max":
-        return isF(at) ? `_fmax(${a}, ${b})` : `max(${a}, ${b})`;
-      case "pow":
-        return `_pow(${a}, ${b})`;
-      case "atan2":
-        return `_atan2(${a}, ${b})`;
-      case "ne":
-        // GPUs may fold a != b to false when one side is NaN; !(a == b) keeps IEEE semantics
-        return isF(at) ? `(!(${a} == ${b}))` : `(${a} != ${b})`;
-      case "and":
-      case "or":
-      case "xor":
-        return logicOp(op, a, b, at);
-      default:
-        throw new Error(`wgsl: no spelling for binary '${op}'`);
-    }
-  },
+  infix: INFIX,
+  call: (op, a, b, _t, at) => call(op, a, b, at),
   unary: (op, a, t, at) => UNARY[op](a, op === "not" ? at : t),
   select: (c, a, b) => `select(${b}, ${a}, ${c})`,
   cast(a, from, to) {
@@ -154,44 +207,104 @@ export const wgsl: Dialect = {
   forHeader: (v, start, end, step) => `for (var ${v}: i32 = ${start}; ${v} < ${end}; ${v} += ${step})`,
   barrier: "workgroupBarrier();",
   header(k: Kernel) {
-    const out: string[] = [];
-    const helpers = new Set<string>();
-    const need = (h: string) => {
-      if (helpers.has(h)) return;
-      (DEPS[h] ?? []).forEach(need);
-      helpers.add(h);
-    };
-    forEachKernelNode(k, () => {}, (e) => {
-      if (e.k === "unary" && ["erf", "log1p", "expm1", "isnan", "log", "tanh", "sin", "cos", "tan", "asin", "acos", "exp", "sign"].includes(e.op)) need(`_${e.op}`);
-      if (e.k === "binary") {
-        const f = isF(e.a.t);
-        if (e.op === "div" && e.a.t === "i32") need("_fdiv");
-        if (e.op === "mod") need(f ? "_fmodf" : e.a.t === "i32" ? "_fmod" : "");
-        if ((e.op === "min" || e.op === "max") && f) need(`_f${e.op}`);
-        if (e.op === "pow") need("_pow");
-        if (e.op === "atan2") need("_atan2");
-      }
+    return makeHeader(k, TYPE, STORAGE, (need) => forEachKernelNode(k, () => {}, (e) => {
       if (e.k === "cast" && (e.t === "f16" || e.t === "bf16")) need(`_${e.t}`);
-    });
-    helpers.delete("");
-    out.push(`// attnc kernel ${k.name}`);
-    k.buffers.forEach((b, i) =>
-      out.push(`@group(0) @binding(${i}) var<storage, ${b.access === "read" ? "read" : "read_write"}> ${b.name}: array<${STORAGE[b.t]}>;`),
-    );
-    out.push(`struct Uniforms { ${[...k.uniforms.map((u) => `${u.name}: ${TYPE[u.t]}`), "_inf: u32"].join(", ")} }`);
-    out.push(`@group(0) @binding(${k.buffers.length}) var<uniform> u: Uniforms;`);
-    for (const s of k.shared) out.push(`var<workgroup> ${s.name}: array<${TYPE[s.t]}, ${s.size}>;`);
-    for (const h of Object.keys(HELPERS)) if (helpers.has(h)) out.push(HELPERS[h]!);
-    const [x, y, z] = k.workgroup;
-    out.push(
-      `@compute @workgroup_size(${x}, ${y}, ${z})`,
-      "fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {",
-    );
-    return out;
+    }), []);
   },
   footer: () => ["}"],
 };
 
-export function printWgsl(k: Kernel): string {
-  return printKernel(k, wgsl);
+// ── shader-f16 ──────────────────────────────────────────────────────────────────────────────
+
+const TYPE16: Record<KType, string> = { ...TYPE, f16: "f16" };
+const STORAGE16: Record<KType, string> = { ...STORAGE, f16: "f16" };
+/**
+ * f32 → f16: rounded to nearest even by bits (_f16), then converted; that conversion is exact, since
+ * the value is representable. Infinities and NaN are built from bits (a float conversion of them
+ * is indeterminate in WGSL).
+ */
+const H16 =
+  "fn _h16(x: f32) -> f16 { let r = _f16(x); let b = bitcast<u32>(r); let a = b & 0x7fffffffu; if (a >= 0x7f800000u) { return bitcast<vec2<f16>>(((b >> 16u) & 0x8000u) | select(0x7c00u, 0x7e00u, a > 0x7f800000u)).x; } return f16(r); }";
+
+/** Does the kernel hold any f16 value (buffer, workgroup array or expression)? */
+export function kernelUsesF16(k: Kernel): boolean {
+  if (k.buffers.some((b) => b.t === "f16") || k.shared.some((s) => s.t === "f16")) return true;
+  let any = false;
+  forEachKernelNode(k, (s) => {
+    if (s.k === "let" && s.t === "f16") any = true;
+  }, (e) => {
+    if (e.t === "f16") any = true;
+  });
+  return any;
+}
+
+/**
+ * The shader-f16 dialect for one kernel (`enable f16;`): f16 values are `f16` in storage, workgroup
+ * memory and registers. Arithmetic stays in f32, as the kernel IR defines it (an op on f16 values
+ * computes in f32 and rounds once): f16 operands are widened with the exact f32() conversion where
+ * they are used, and results rounded by _h16. Kernels without f16 print as in the f32 dialect.
+ */
+export function wgslF16(k: Kernel): Dialect {
+  const bufType = new Map(k.buffers.map((b) => [b.name, b.t]));
+  const w = (a: string, t: KType) => (t === "f16" ? `f32(${a})` : a);
+  return {
+    ...wgsl,
+    type: (t) => TYPE16[t],
+    literal(v, t) {
+      if (t !== "f16") return wgsl.literal(v, t);
+      if (!Number.isFinite(v)) return `_h16(${f32Literal(v)})`;
+      // constants the lowering made for f32 arithmetic (e.g. gelu's 1/√2) stay f32, as in the f32 dialect
+      if (roundF16(v) !== v) return f32Literal(v);
+      let s = String(v);
+      if (!/[.e]/.test(s)) s += ".0";
+      return `${s}h`;
+    },
+    // every binary op goes through call, which sees the operand type and widens f16 operands
+    infix: {},
+    call(op, a, b, t, at) {
+      // the second operand of a float op is widened too (f32() of an f32 is the identity)
+      const r = at === "f16" || at === "f32" ? call(op, w(a, "f16"), `f32(${b})`, at === "f16" ? "f32" : at) : call(op, a, b, at);
+      return t === "f16" ? `_h16(${r})` : r;
+    },
+    unary(op, a, t, at) {
+      if (at !== "f16") return UNARY[op](a, op === "not" ? at : t);
+      const r = UNARY[op](w(a, at), op === "not" ? at : t === "f16" ? "f32" : t);
+      return t === "f16" ? `_h16(${r})` : r;
+    },
+    cast(a, from, to) {
+      if (from === to) return a;
+      if (to === "f16") return isF(from) ? `_h16(${a})` : `_h16(f32(${a}))`;
+      if (from === "f16") return to === "f32" ? `f32(${a})` : to === "bf16" ? `_bf16(f32(${a}))` : `${TYPE[to]}(${a})`;
+      return wgsl.cast(a, from, to);
+    },
+    // a float select may have f16 branches (an op retyped to f32 around them): widen both
+    select: (c, a, b, t) => (t === "f32" || t === "bf16" ? `select(f32(${b}), f32(${a}), ${c})` : `select(${b}, ${a}, ${c})`),
+    bitcast: (a, from, to) => `bitcast<${TYPE16[to]}>(${w(a, from)})`,
+    store(buf, index, value, t) {
+      if (bufType.get(buf) === "f16" && t !== "f16") return `${buf}[${index}] = _h16(${isF(t) ? value : `f32(${value})`});`;
+      return wgsl.store(buf, index, value, t);
+    },
+    let: (name, t, init, mutable) => `${mutable ? "var" : "let"} ${name}: ${TYPE16[t]} = ${init};`,
+    header(k2: Kernel) {
+      let h16 = false;
+      forEachKernelNode(k2, (s) => {
+        if (s.k === "store" && bufType.get(s.buf) === "f16" && s.value.t !== "f16") h16 = true;
+      }, (e) => {
+        if (e.t === "f16" && (e.k === "cast" || e.k === "unary" || e.k === "binary" || (e.k === "const" && !Number.isFinite(e.v)))) h16 = true;
+      });
+      const out = makeHeader(k2, TYPE16, STORAGE16, (need) => {
+        forEachKernelNode(k2, () => {}, (e) => {
+          if (e.k === "cast" && e.t === "bf16") need("_bf16");
+        });
+        if (h16) need("_f16");
+      }, ["enable f16;"]);
+      if (h16) out.splice(out.findIndex((l) => l.startsWith("@compute")), 0, H16);
+      return out;
+    },
+  };
+}
+
+/** WGSL of a kernel; with `f16` (the target has shader-f16), kernels holding f16 values use the shader-f16 dialect. */
+export function printWgsl(k: Kernel, opts: { f16?: boolean } = {}): string {
+  return printKernel(k, opts.f16 && kernelUsesF16(k) ? wgslF16(k) : wgsl);
 }

@@ -14,6 +14,10 @@ export type Cli =
       outDir?: string;
       /** Graph optimization (compiler/pipeline.ts): see cli/optimize.ts. */
       pipeline: PipelineFlags;
+      /** --target: a JSON file of device limits and features to compile for (compiler/kernel/caps.ts). */
+      limits?: string;
+      /** --target: maxComputeWorkgroupStorageSize to compile for. */
+      maxWorkgroupStorage?: number;
     }
   | {
       command: "run";
@@ -58,6 +62,9 @@ Options:
   --graph NAME         choose a graph of the module (default: all for check/compile, the first for run)
   --emit ast|graph     compile: what to print (default: graph)
   --target wgsl        compile: lower to WGSL kernels plus manifest.json (with -o DIR: one file each)
+  --limits FILE        compile --target: device limits to compile for (JSON: {"maxComputeWorkgroupStorageSize": 8192,
+                       "features": ["shader-f16"], ...}; default: WebGPU's default limits, sm_80 for cuda)
+  --max-workgroup-storage N  compile --target: the workgroup storage (bytes) to compile for
   -o, --out DIR        compile: write files to DIR instead of printing
   -O, --optimize       compile: emit the graph after the optimization pipeline
   --print-after PASS   compile: print the graph after PASS (repeatable; 'all' for every pass)
@@ -110,6 +117,8 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
   let inputs: string | undefined;
   let outputs: string | undefined;
   let seed = 0;
+  let limits: string | undefined;
+  let maxWorkgroupStorage: number | undefined;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     const value = (): string | undefined => {
@@ -163,6 +172,16 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
       case "--check":
         check = true;
         break;
+      case "--limits":
+        limits = value();
+        if (!limits) return { error: "--limits expects a JSON file of device limits" };
+        break;
+      case "--max-workgroup-storage": {
+        const v = value();
+        if (!v || !/^\d+$/.test(v) || Number(v) < 1) return { error: `--max-workgroup-storage expects a positive integer (bytes), got '${v ?? ""}'` };
+        maxWorkgroupStorage = Number(v);
+        break;
+      }
       case "-O":
       case "--optimize":
         pipeline.optimize = true;
@@ -210,11 +229,13 @@ export function parseArgs(argv: readonly string[]): Cli | { help: true } | { err
   if (pipeline.plan && Object.keys(dims).length) pipeline.dims = dims;
   if (command === "check") return { command, file, defines, graph, json };
   if (command !== "compile" && target !== undefined) return { error: `${command}: --target applies to compile only` };
+  if ((limits !== undefined || maxWorkgroupStorage !== undefined) && (command !== "compile" || target === undefined))
+    return { error: `${command}: --limits and --max-workgroup-storage apply to compile --target only` };
   if (command !== "run" && check) return { error: `${command}: --check applies to run with a kernel backend only` };
   if (command === "compile") {
     if (target !== undefined && emit !== undefined) return { error: "compile: give --emit (graph IR, AST) or --target (kernels), not both" };
     if (emit === "ast" && (pipeline.optimize || pipeline.printAfter || pipeline.stopAfter || pipeline.explain)) return { error: "compile: the pipeline flags work on graphs, not --emit ast" };
-    return { command, file, defines, graph, json, emit, target, outDir, pipeline };
+    return { command, file, defines, graph, json, emit, target, outDir, pipeline, ...(limits !== undefined ? { limits } : {}), ...(maxWorkgroupStorage !== undefined ? { maxWorkgroupStorage } : {}) };
   }
   if (backend === undefined) return { error: "run: --backend is required (interp, webgpu, cuda-emu or cuda)" };
   if (backend !== "interp" && backend !== "webgpu" && backend !== "cuda-emu" && backend !== "cuda")

@@ -27,7 +27,7 @@ import { CudaDevice, CudaUnavailableError, cudaStatus } from "../../runtime/cuda
 import { CudaRunError, runProgramCuda } from "../../runtime/cuda/execute.ts";
 import type { Program } from "../kernel/program.ts";
 import type { Cli } from "./args.ts";
-import { lowerForTarget } from "./lowering.ts";
+import { defaultCaps, lowerForTarget } from "./lowering.ts";
 import { UserError, io } from "./main.ts";
 
 type RunCli = Extract<Cli, { command: "run" }>;
@@ -239,7 +239,9 @@ export async function runKernels(graph: Graph, cli: RunCli, out: NodeJS.Writable
     }
   }
   const { inputs, dims } = prepareInputs(graph, cli);
-  const lowered = lowerForTarget(graph, be.name === "webgpu" ? "wgsl" : "cuda");
+  // webgpu: lowered for the adapter's real limits and features (compiler/kernel/caps.ts)
+  const caps = be.name === "webgpu" ? await WebGpuDevice.probe() : undefined;
+  const lowered = lowerForTarget(graph, be.name === "webgpu" ? "wgsl" : "cuda", {}, caps ?? defaultCaps(be.name === "webgpu" ? "wgsl" : "cuda"));
   if ("diagnostic" in lowered) {
     err.write(formatDiagnostic(lowered.diagnostic) + "\n");
     return 1;

@@ -109,6 +109,10 @@ export const Diagnostics = {
   Unknown_target_0: m(4002, "error", "Unknown target '{0}'; expected wgsl or cuda."),
   Schedule_directive_ignored_0: m(4003, "warning", "Schedule directive '{0}' is not understood and is ignored."),
   Target_0_not_available_yet_1: m(4004, "error", "Target '{0}' is not available yet; {1}."),
+  Kernel_0_exceeds_1_2_3: m(4005, "error", "Kernel '{0}' exceeds the device limit {1}: it needs {2}, the target ({3}) allows {4}; {5}."),
+  Fallback_chosen_0: m(4006, "info", "{0}"),
+  Wgsl_has_no_bf16_0: m(4007, "warning", "WGSL has no bf16 type: '{0}' runs on the f32 path (values held as f32 and rounded to bf16 after every op)."),
+  Invalid_limits_0_1: m(4008, "error", "Invalid target limits '{0}': {1}."),
 
   // 5xxx — runtime
   Index_out_of_range_at_run_time_0: m(5001, "error", "A data-dependent index was out of range at run time in {0}; reads yielded 0 and writes were dropped."),

@@ -17,6 +17,7 @@ import { computeKernel } from "./kernels/elementwise.ts";
 import { markFullWrite } from "./plan.ts";
 import type { BufferDecl, Launch, Program, Step } from "./program.ts";
 import type { Kernel } from "./ir.ts";
+import type { TargetCaps } from "./caps.ts";
 import "./kernels/index.ts";
 import { KERNELS, type LowerCtx } from "./registry.ts";
 export { KERNELS, type LowerCtx, type KernelGen } from "./registry.ts";
@@ -30,7 +31,14 @@ export class LoweringError extends Error {
   }
 }
 
-export function lowerGraph(g: Graph): Program {
+export interface LowerOptions {
+  /** The target's capability record: kernel generators choose algorithms that fit it (default: WebGPU's default limits). */
+  readonly caps?: TargetCaps;
+  /** Called when a generator chose a fallback because of the record. */
+  readonly note?: (node: Node, text: string) => void;
+}
+
+export function lowerGraph(g: Graph, opts: LowerOptions = {}): Program {
   const buffers: BufferDecl[] = [];
   const bufOf = new Map<Node, number[]>();
   const newBuf = (dtype: DType, n: Dim, role: BufferDecl["role"], node?: Node, values?: readonly number[]) => {
@@ -93,6 +101,8 @@ export function lowerGraph(g: Graph): Program {
       outputs: outs.map((id, i) => ({ id, type: types[i]! })),
       flag,
       temp: (dtype, count) => newBuf(dtype, count, "temp", n),
+      caps: opts.caps,
+      note: (text) => opts.note?.(n, text),
     };
     let body: SExpr | undefined = n.op === "compute" ? (n.arg as OpArgs["compute"]).body : asCompute(n);
     if (body) {

@@ -3,6 +3,7 @@ import type { Dim } from "../graph/dim.ts";
 import type { DType } from "../graph/dtype.ts";
 import type { Node, TensorType } from "../graph/ops.ts";
 import type { Launch } from "./program.ts";
+import type { TargetCaps } from "./caps.ts";
 
 /** What a kernel generator receives: the node, its input buffers and output buffers. */
 export interface LowerCtx {
@@ -12,6 +13,10 @@ export interface LowerCtx {
   readonly flag: number;
   /** Adds a scratch buffer and returns its id. */
   temp(dtype: DType, numel: Dim): number;
+  /** The target's capability record (compiler/kernel/caps.ts), when lowering was given one: generators choose fallbacks from it. */
+  readonly caps?: TargetCaps;
+  /** Records that a generator chose a fallback for the record (reported as an info diagnostic at the node). */
+  note?(text: string): void;
 }
 
 export type KernelGen = (cx: LowerCtx) => Launch[];

@@ -4,6 +4,7 @@
  * keyed by WGSL text, and the buffer/dispatch/readback primitives the executor needs.
  */
 /// <reference types="@webgpu/types" />
+import { CAP_FEATURES, LIMIT_KEYS, capsFromWebGpu, type CapLimits, type TargetCaps } from "../../compiler/kernel/caps.ts";
 
 export interface GpuCaps {
   readonly maxWorkgroupsPerDimension: number;
@@ -57,30 +58,65 @@ async function quietRuntimeDir(): Promise<void> {
  */
 let dawnGpu: GPU | undefined;
 
+/** `navigator.gpu` when present (browsers), else Dawn's instance through the `webgpu` package. */
+async function gpuInstance(): Promise<GPU> {
+  const nav: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (nav) return nav;
+  let mod: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    mod = (await import("webgpu")) as never;
+  } catch (e) {
+    throw new WebGpuUnavailable(`the 'webgpu' package could not be loaded: ${(e as Error).message}`);
+  }
+  for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  await quietRuntimeDir();
+  return (dawnGpu ??= mod.create([]));
+}
+
+/** The limits a device is requested with: the adapter's own values of every limit in a capability record. */
+function deviceLimits(adapter: GPUAdapter): Record<keyof CapLimits, number> {
+  const l = adapter.limits as unknown as Record<string, number>;
+  return Object.fromEntries(LIMIT_KEYS.map((k) => [k, l[k]!])) as Record<keyof CapLimits, number>;
+}
+
+/** The optional features of a capability record the adapter offers (requested at device creation). */
+function deviceFeatures(adapter: GPUAdapter): string[] {
+  return CAP_FEATURES.filter((f) => adapter.features.has(f));
+}
+
+function adapterLabel(adapter: GPUAdapter): string {
+  const info = (adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info;
+  return [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") || "webgpu";
+}
+
 export class WebGpuDevice {
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private constructor(
     readonly device: GPUDevice,
     readonly caps: GpuCaps,
+    /** The device's capability record (compiler/kernel/caps.ts): what lowering and checks use for this device. */
+    readonly record: TargetCaps,
     readonly adapterName: string,
     /** Held so the adapter (and the instance behind it) live as long as the device. */
     private readonly adapter: GPUAdapter,
   ) {}
 
+  /**
+   * The capability record a device opened now would have, from the adapter alone (no device is
+   * created); undefined when no adapter is available (open() then says why).
+   */
+  static async probe(): Promise<TargetCaps | undefined> {
+    try {
+      const adapter = await (await gpuInstance()).requestAdapter();
+      return adapter ? capsFromWebGpu(deviceLimits(adapter), deviceFeatures(adapter), `adapter ${adapterLabel(adapter)}`) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Opens a device: `navigator.gpu` when present (browsers), else Dawn through the `webgpu` package. */
   static async open(): Promise<WebGpuDevice> {
-    let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-    if (!gpu) {
-      let mod: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
-      try {
-        mod = (await import("webgpu")) as never;
-      } catch (e) {
-        throw new WebGpuUnavailable(`the 'webgpu' package could not be loaded: ${(e as Error).message}`);
-      }
-      for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-      await quietRuntimeDir();
-      gpu = dawnGpu ??= mod.create([]);
-    }
+    const gpu = await gpuInstance();
     let adapter: GPUAdapter | null;
     try {
       adapter = await gpu.requestAdapter();
@@ -88,18 +124,9 @@ export class WebGpuDevice {
       throw new WebGpuUnavailable(`requesting a WebGPU adapter failed: ${(e as Error).message}`);
     }
     if (!adapter) throw new WebGpuUnavailable("no WebGPU adapter (on Linux without a GPU: install chromium and libvulkan1 and set VK_ICD_FILENAMES to SwiftShader's ICD; see scripts/env.sh)");
-    const want = Math.min(adapter.limits.maxComputeWorkgroupStorageSize, 32768);
     const device = await adapter.requestDevice({
-      requiredLimits: {
-        maxComputeWorkgroupStorageSize: want,
-        maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
-        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-        maxBufferSize: adapter.limits.maxBufferSize,
-        maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
-        maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
-        maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
-        maxComputeWorkgroupSizeZ: adapter.limits.maxComputeWorkgroupSizeZ,
-      },
+      requiredLimits: { ...deviceLimits(adapter), maxBufferSize: adapter.limits.maxBufferSize },
+      requiredFeatures: deviceFeatures(adapter) as GPUFeatureName[],
     });
     const l = device.limits;
     const caps: GpuCaps = {
@@ -111,8 +138,9 @@ export class WebGpuDevice {
       features: new Set([...device.features]),
       limits: Object.fromEntries(LIMIT_NAMES.map((k) => [k, l[k]])) as Record<LimitName, number>,
     };
-    const info = (adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info;
-    return new WebGpuDevice(device, caps, [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" ") || "webgpu", adapter);
+    const name = adapterLabel(adapter);
+    const record = capsFromWebGpu(l as unknown as Record<keyof CapLimits, number>, device.features, `adapter ${name}`);
+    return new WebGpuDevice(device, caps, record, name, adapter);
   }
 
   /** A compute pipeline for WGSL with `nStorage` storage buffers (read-only flags) and one uniform buffer. */

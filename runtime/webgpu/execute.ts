@@ -18,7 +18,8 @@ import {
 import { buildWgslArtifacts, kernelWgsl } from "../../backends/wgsl/artifacts.ts";
 import type { DivisibilityRequirement } from "../../compiler/graph/node.ts";
 import type { Program } from "../../compiler/kernel/program.ts";
-import { roundBF16, roundF16 } from "../../compiler/util/float16.ts";
+import { f16Bits, f16FromBits, roundBF16, roundF16 } from "../../compiler/util/float16.ts";
+import { checkProgram, type TargetCaps } from "../../compiler/kernel/caps.ts";
 import type { WebGpuDevice } from "./device.ts";
 
 export { kernelWgsl };
@@ -66,7 +67,8 @@ export function bindManifestDims(m: Manifest, inputs: Record<string, HostArray>,
   return env;
 }
 
-function hostToGpu(dtype: ManifestDType, data: ArrayLike<number>): ArrayBufferView {
+function hostToGpu(dtype: ManifestDType, data: ArrayLike<number>, storage?: string): ArrayBufferView {
+  if (storage === "f16") return Uint16Array.from(data, (x) => f16Bits(x));
   switch (dtype) {
     case "f32":
       return Float32Array.from(data);
@@ -83,7 +85,16 @@ function hostToGpu(dtype: ManifestDType, data: ArrayLike<number>): ArrayBufferVi
   }
 }
 
-function gpuToHost(dtype: ManifestDType, buf: ArrayBuffer, n: number): Float64Array {
+/** Host data padded to whole 4-byte words (queue.writeBuffer writes multiples of 4 bytes). */
+function padded(v: ArrayBufferView): ArrayBufferView {
+  if (v.byteLength % 4 === 0) return v;
+  const out = new Uint8Array(Math.ceil(v.byteLength / 4) * 4);
+  out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return out;
+}
+
+function gpuToHost(dtype: ManifestDType, buf: ArrayBuffer, n: number, storage?: string): Float64Array {
+  if (storage === "f16") return Float64Array.from(new Uint16Array(buf, 0, n), (b) => f16FromBits(b));
   const src = dtype === "i32" ? new Int32Array(buf, 0, n) : dtype === "u32" || dtype === "bool" ? new Uint32Array(buf, 0, n) : new Float32Array(buf, 0, n);
   return Float64Array.from(src);
 }
@@ -120,15 +131,19 @@ export async function runManifest(
   const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   const sizes = m.buffers.map((b) => ev(b.numel, `size of buffer ${b.id}${b.node ? ` (${b.node})` : ""}`));
   const maxBinding = dev.caps.maxStorageBufferBindingSize;
+  const eb = m.buffers.map((b) => b.elementBytes ?? 4);
   sizes.forEach((n, i) => {
-    if (n * 4 > maxBinding) throw new RunError(`buffer ${i} needs ${n * 4} bytes; the device binds at most ${maxBinding}`);
+    if (n * eb[i]! > maxBinding) throw new RunError(`buffer ${i} needs ${n * eb[i]!} bytes; the device binds at most ${maxBinding} (maxStorageBufferBindingSize)`);
   });
-  const gpu = m.buffers.map((_, i) => dev.buffer(sizes[i]! * 4, S));
+  const gpu = m.buffers.map((_, i) => dev.buffer(sizes[i]! * eb[i]!, S));
+  /** Bytes of n elements of buffer i as copied (copies are whole 4-byte words; buffers are padded to them). */
+  const copyBytes = (i: number, n: number) => Math.ceil((n * eb[i]!) / 4) * 4;
   const temps: GPUBuffer[] = [];
   try {
-    for (const inp of m.inputs) if (sizes[inp.buffer]! > 0) dev.write(gpu[inp.buffer]!, hostToGpu(inp.dtype, inputs[inp.name]!.data));
+    for (const inp of m.inputs)
+      if (sizes[inp.buffer]! > 0) dev.write(gpu[inp.buffer]!, padded(hostToGpu(inp.dtype, inputs[inp.name]!.data, m.buffers[inp.buffer]!.storage)));
     m.buffers.forEach((b, i) => {
-      if (b.values && b.values.length) dev.write(gpu[i]!, hostToGpu(b.dtype, b.values.map(decodeValue)));
+      if (b.values && b.values.length) dev.write(gpu[i]!, padded(hostToGpu(b.dtype, b.values.map(decodeValue), b.storage)));
     });
     dev.write(gpu[m.flag]!, new Uint32Array([0]));
     const enc = dev.device.createCommandEncoder();
@@ -139,7 +154,7 @@ export async function runManifest(
       for (const s of steps) {
         if (s.op === "copy") {
           const n = Math.min(ev(s.elements, "copy"), sizes[s.from]!, sizes[s.to]!);
-          if (n > 0) enc.copyBufferToBuffer(gpu[s.from]!, 0, gpu[s.to]!, 0, n * 4);
+          if (n > 0) enc.copyBufferToBuffer(gpu[s.from]!, 0, gpu[s.to]!, 0, Math.min(copyBytes(s.from, n), copyBytes(s.from, sizes[s.from]!), copyBytes(s.to, sizes[s.to]!)));
         } else if (s.op === "loop") {
           const n = ev(s.count, `count of loop ${s.loop}`);
           for (let i = 0; i < n; i++) {
@@ -150,11 +165,12 @@ export async function runManifest(
           let [x, y, z] = s.dispatch.map((d) => ev(d, `dispatch of ${s.kernel}`)) as [number, number, number];
           if (x === 0 || y === 0 || z === 0) continue;
           if (x > maxX) {
-            if (!s.foldable || y !== 1 || z !== 1) throw new RunError(`kernel ${s.kernel} needs ${x}×${y}×${z} workgroups (limit ${maxX} per dimension)`);
+            if (!s.foldable || y !== 1 || z !== 1 || x > maxX * maxX)
+              throw new RunError(`kernel ${s.kernel} (${s.node}) needs ${x}×${y}×${z} workgroups; the device allows ${maxX} per dimension (maxComputeWorkgroupsPerDimension)`);
             y = Math.ceil(x / maxX);
             x = maxX;
           }
-          if (y > maxX || z > maxX) throw new RunError(`kernel ${s.kernel} needs ${x}×${y}×${z} workgroups (limit ${maxX} per dimension)`);
+          if (y > maxX || z > maxX) throw new RunError(`kernel ${s.kernel} (${s.node}) needs ${x}×${y}×${z} workgroups; the device allows ${maxX} per dimension (maxComputeWorkgroupsPerDimension)`);
           const { pipeline, layout } = await dev.pipeline(source(s.kernel), s.bindings.map((b) => b.access === "read"));
           const uni = new ArrayBuffer(s.uniformBytes);
           const dv = new DataView(uni);
@@ -190,8 +206,8 @@ export async function runManifest(
     const outputs = [];
     for (const o of m.outputs) {
       const n = sizes[o.buffer]!;
-      const raw = n > 0 ? await dev.read(gpu[o.buffer]!, n * 4) : new ArrayBuffer(0);
-      outputs.push({ dtype: o.dtype, shape: o.shape.map((d) => ev(d, `shape of output ${o.name}`)), data: gpuToHost(o.dtype, raw, n) });
+      const raw = n > 0 ? await dev.read(gpu[o.buffer]!, n * eb[o.buffer]!) : new ArrayBuffer(0);
+      outputs.push({ dtype: o.dtype, shape: o.shape.map((d) => ev(d, `shape of output ${o.name}`)), data: gpuToHost(o.dtype, raw, n, m.buffers[o.buffer]!.storage) });
     }
     const flag = new Uint32Array(await dev.read(gpu[m.flag]!, 4))[0] !== 0;
     return { outputs, dims, errorFlag: flag, launches };
@@ -200,15 +216,22 @@ export async function runManifest(
   }
 }
 
-/** Runs a lowered Program: builds its WGSL artifacts (memoized per kernel) and runs the manifest. */
+/**
+ * Runs a lowered Program: checks its kernels against the device's capability record (a kernel that
+ * does not fit is a RunError naming the limit), builds its WGSL artifacts for the device (f16
+ * native with shader-f16; memoized per kernel) and runs the manifest.
+ */
 export async function runProgram(
   prog: Program,
   dev: WebGpuDevice,
   inputs: Record<string, HostArray>,
   given: Record<string, number> = {},
-  opts: { requires?: readonly DivisibilityRequirement[] } = {},
+  opts: { requires?: readonly DivisibilityRequirement[]; caps?: TargetCaps } = {},
 ): Promise<RunResult> {
-  const { manifest, files } = buildWgslArtifacts(prog, opts);
+  const caps = opts.caps ?? dev.record;
+  const bad = checkProgram(prog, caps)[0];
+  if (bad) throw new RunError(`kernel ${bad.kernel} (${bad.node.op}#${bad.node.id}) needs ${bad.limit} >= ${bad.need}; ${caps.source} has ${bad.have}`);
+  const { manifest, files } = buildWgslArtifacts(prog, { requires: opts.requires, caps });
   const text = new Map(files);
   return runManifest(manifest, (f) => text.get(f)!, dev, inputs, given);
 }

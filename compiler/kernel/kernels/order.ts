@@ -49,12 +49,14 @@ import { K, type KExpr, type KShared, type KStmt, type KType, type Kernel } from
 import type { Launch } from "../program.ts";
 import { KERNELS, type LowerCtx } from "../registry.ts";
 import { KernelScope, castK, dimToK, ktype } from "../sexpr-to-kernel.ts";
+import { sortLimits } from "../caps.ts";
 
-/** Slots of one workgroup sort: keys u32 + indices i32 = 8 bytes a slot, 16 KiB (WebGPU's default limit). */
-export const SORT_CAP = 2048;
-const LOG_CAP = 11;
-/** Threads of a workgroup (WebGPU's default maxComputeInvocationsPerWorkgroup is 256). */
-const MAX_WG = 256;
+/**
+ * Slots of one workgroup sort under WebGPU's default limits: keys u32 + indices i32 = 8 bytes a
+ * slot, 16 KiB. The lowering takes the cap and the threads per workgroup from the target's record
+ * (caps.ts sortLimits: a smaller workgroup storage gives shorter chunks and the multi-pass sort).
+ */
+export const SORT_CAP = sortLimits(undefined).cap;
 /** Per-element kernels. */
 const EW_WG = 64;
 /** Elements per thread in a scan tile. */
@@ -218,6 +220,10 @@ function sortLaunches(cx: LowerCtx, spec: SortSpec): Launch[] {
   const nv = n.value;
   const kD = spec.k ?? n;
   if (nv === 0 || kD.value === 0 || rowsD.value === 0) return [];
+  const { cap: SORT_CAP, maxWg: MAX_WG } = sortLimits(cx.caps);
+  const LOG_CAP = Math.log2(SORT_CAP);
+  if (SORT_CAP < sortLimits(undefined).cap && (nv === undefined || (nv > SORT_CAP && nv <= sortLimits(undefined).cap)))
+    cx.note?.(`the target's workgroup storage (${cx.caps!.maxComputeWorkgroupStorageSize} bytes) holds ${SORT_CAP} sort slots: rows of more than ${SORT_CAP} elements take the multi-pass sort (chunks of ${SORT_CAP}, then a rank-merge pass)`);
   const outs: Buf[] =
     spec.kind === "argsort"
       ? [{ name: "out", t: "i32", access: "read_write", id: cx.outputs[0]!.id }]
@@ -232,7 +238,7 @@ function sortLaunches(cx: LowerCtx, spec: SortSpec): Launch[] {
   const chunked: "never" | "always" | "runtime" = nv === undefined ? "runtime" : nv > SORT_CAP ? "always" : "never";
   let R = 1;
   if (staticP !== undefined && chunked === "never") {
-    R = Math.max(1, Math.floor((2 * MAX_WG) / staticP));
+    R = Math.max(1, Math.floor(Math.min(2 * MAX_WG, SORT_CAP) / staticP));
     const rv = rowsD.value;
     if (rv !== undefined) R = Math.min(R, nextPow2(rv));
   }
@@ -431,10 +437,11 @@ function wgScan(kb: KB, arr: string, T: number, lid: KExpr, v: KExpr): { excl: K
 }
 
 /** Threads of a per-row scan workgroup for rows of n elements. */
-function scanThreads(n: Dim): number {
+function scanThreads(n: Dim, cx: LowerCtx): number {
+  const MAX_WG = sortLimits(cx.caps).maxWg;
   const nv = n.value;
   if (nv === undefined) return MAX_WG;
-  return Math.max(32, Math.min(MAX_WG, nextPow2(Math.ceil(nv / SCAN_E))));
+  return Math.max(Math.min(32, MAX_WG), Math.min(MAX_WG, nextPow2(Math.ceil(nv / SCAN_E))));
 }
 
 KERNELS.compact = (cx) => {
@@ -443,7 +450,7 @@ KERNELS.compact = (cx) => {
   const n = shape[shape.length - 1]!;
   const rowsD = D.numel(shape.slice(0, -1));
   if (rowsD.value === 0) return [];
-  const T = scanThreads(n);
+  const T = scanThreads(n, cx);
   const kb = new KB();
   const nK = kb.dim(n);
   const row = kb.let("row", wgLinear());
@@ -530,7 +537,7 @@ KERNELS.cumsum = (cx) => {
     });
     return [mkLaunch(cx, "seq", kb, EW_WG, bufs, [], D.ceilDiv(rowsD, EW_WG))];
   }
-  const T = scanThreads(n);
+  const T = scanThreads(n, cx);
   const row = kb.let("row", wgLinear());
   const lid = kb.let("lid", lidI());
   kb.if(lt(row, rowsK), () => {
