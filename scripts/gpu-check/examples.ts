@@ -91,8 +91,14 @@ export interface BenchVariant {
   readonly dims: Record<string, number>;
 }
 
+/** The variants (`quick`: causal and tome_merge only, at small dims: the CPU test's dry run). */
 export function benchVariants(opts: { quick?: boolean } = {}): BenchVariant[] {
   const q = !!opts.quick;
+  const all = allVariants(q);
+  return q ? all.filter((v) => v.name === "causal" || v.name === "tome_merge") : all;
+}
+
+function allVariants(q: boolean): BenchVariant[] {
   const att = { B: q ? 1 : 4, H: q ? 2 : 16, N: q ? 128 : 2048, D: 64 };
   const DA = "examples/dense-attention/dense-attention.attn";
   return [
