@@ -111,6 +111,14 @@ export class CudaDevice {
     return new CudaDevice(s.addon, ordinal, s.device, s.addon.contextCreate(ordinal));
   }
 
+  /**
+   * A device over an addon the caller loaded (or one with the addon's interface): retains device
+   * `ordinal`'s primary context through it. CudaDevice.open is the usual way in.
+   */
+  static withAddon(addon: CudaAddon, ordinal = 0): CudaDevice {
+    return new CudaDevice(addon, ordinal, addon.deviceInfo(ordinal), addon.contextCreate(ordinal));
+  }
+
   /** `sm_XY` for nvcc -arch. */
   get arch(): string {
     return `sm_${this.info.major}${this.info.minor}`;

@@ -215,7 +215,7 @@ function nvccVersion(nvcc: string): string {
 
 export interface CudaRunOptions {
   readonly requires?: readonly DivisibilityRequirement[];
-  /** After the checked run, time `reps` replays of the launches (after `warmup`) with CUDA events. */
+  /** After the checked run, time `reps` replays of the launches and copies (after `warmup`) with CUDA events; inputs are re-uploaded before each, outside the events. */
   readonly timing?: { readonly warmup?: number; readonly reps?: number };
   /** nvcc binary and cubin cache (defaults: findNvcc(), cudaCacheDir()). */
   readonly nvcc?: string;
@@ -310,13 +310,22 @@ export async function runProgramCuda(
     if (opts.timing) {
       const warmup = opts.timing.warmup ?? 3;
       const reps = Math.max(1, opts.timing.reps ?? 20);
-      for (let i = 0; i < warmup; i++) exec();
+      // inputs as uploaded before every replay (a planned program may reuse a dead input's buffer), outside the events
+      const restore = () => {
+        for (const [id, bytes] of upload) if (bytes.byteLength) a.memcpyHtoD(ptrs[id]!, bytes);
+        a.memset(ptrs[prog.flag]!, 0, 4);
+      };
+      for (let i = 0; i < warmup; i++) {
+        restore();
+        exec();
+      }
       const e0 = a.eventCreate();
       events.push(e0);
       const e1 = a.eventCreate();
       events.push(e1);
       const samples: number[] = [];
       for (let i = 0; i < reps; i++) {
+        restore();
         a.eventRecord(e0);
         exec();
         a.eventRecord(e1);
