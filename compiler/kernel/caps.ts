@@ -207,7 +207,8 @@ export function checkProgram(prog: Program, caps: TargetCaps): CapsViolation[] {
     const [dx, dy, dz] = k.dispatch.map(staticValue);
     const m = caps.maxComputeWorkgroupsPerDimension;
     const foldable = k.dispatch[1].value === 1 && k.dispatch[2].value === 1;
-    if (dx !== undefined) add(l, "maxComputeWorkgroupsPerDimension", foldable ? Math.ceil(dx / m) : dx, foldable ? m : m, foldable ? `${dx} workgroups do not fold into ${m} × ${m}` : more("maxComputeWorkgroupsPerDimension", dx));
+    if (dx !== undefined)
+      add(l, "maxComputeWorkgroupsPerDimension", dx, foldable ? m * m : m, foldable ? `its [n, 1, 1] dispatch folds x into y, so it fits up to ${m} × ${m} workgroups; ${more("maxComputeWorkgroupsPerDimension", Math.ceil(Math.sqrt(dx)))}` : more("maxComputeWorkgroupsPerDimension", dx));
     if (dy !== undefined) add(l, "maxComputeWorkgroupsPerDimension", dy, m, more("maxComputeWorkgroupsPerDimension", dy));
     if (dz !== undefined) add(l, "maxComputeWorkgroupsPerDimension", dz, m, more("maxComputeWorkgroupsPerDimension", dz));
   }
