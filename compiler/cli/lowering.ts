@@ -15,7 +15,7 @@ import { Diagnostics, formatMessage, type Message } from "../diagnostics/message
 import type { Span } from "../diagnostics/source.ts";
 import type { Graph } from "../graph/node.ts";
 import type { Node } from "../graph/ops.ts";
-import { CUDA_SM80_CAPS, WEBGPU_DEFAULT_CAPS, checkProgram, type TargetCaps } from "../kernel/caps.ts";
+import { CUDA_SM80_CAPS, WEBGPU_DEFAULT_CAPS, checkProgram, nativeF16, type TargetCaps } from "../kernel/caps.ts";
 import { LoweringError, lowerGraph } from "../kernel/lower.ts";
 import { planMemory } from "../kernel/plan.ts";
 import type { Program } from "../kernel/program.ts";
@@ -70,6 +70,8 @@ export function lowerForTarget(graph: Graph, target: "wgsl" | "cuda", opts: Pipe
   if (target === "wgsl") {
     const bf = program.buffers.find((b) => b.dtype === "bf16" && b.node);
     if (bf) notes.push(diag(Diagnostics.Wgsl_has_no_bf16_0, bf.node, [graph.name]));
+    const h = nativeF16(caps) ? program.buffers.find((b) => b.dtype === "f16" && b.node) : undefined;
+    if (h) notes.push(diag(Diagnostics.Fallback_chosen_0, h.node, [`the target has shader-f16: f16 tensors of '${graph.name}' are stored and held as WGSL f16 (enable f16), and the program requires the feature`]));
   }
   if (errors.length) return { diagnostic: errors[0]!, diagnostics: [...notes, ...errors] };
   return { program, graph: optimized, pipeline, caps, diagnostics: notes };

@@ -187,6 +187,22 @@ describe("CLI", () => {
     expect(attnc(["run", SORT, "--backend", "interp", "--limits", lim]).stderr).toMatch(/--limits and --max-workgroup-storage apply to compile --target only/);
   });
 
+  it("compile --limits with shader-f16: f16 kernels `enable f16;`, the manifest requires the feature (ATTN4006 note)", () => {
+    const src = join(TMP, "h.attn");
+    writeFileSync(src, "graph h(x: f16[N]) -> f16[N] {\n  return x * x\n}\n");
+    const lim = join(TMP, "f16.json");
+    writeFileSync(lim, '{"features": ["shader-f16"]}');
+    const r = attnc(["compile", src, "--target", "wgsl", "--limits", lim]);
+    expect(r.code, r.rawStderr).toBe(0);
+    expect(r.stderr).toMatch(/h\.attn\(1,9\): info ATTN4006: the target has shader-f16/);
+    expect(r.stdout).toMatch(/\nenable f16;\n/);
+    expect(r.stdout).toMatch(/"features": \["shader-f16"\]/);
+    expect(r.stdout).toMatch(/"dtype": "f16", "storage": "f16", "elementBytes": 2/);
+    const plain = attnc(["compile", src, "--target", "wgsl"]);
+    expect(plain.stdout).not.toMatch(/\bf16;|array<f16>/);
+    expect(plain.stdout).toMatch(/"features": \[\]/);
+  });
+
   gpuIt(gpu, "run --backend webgpu lowers for the adapter's record: rows of 2100 take one launch on a 32 KiB adapter (two under the defaults)", (dev, ctx) => {
     if (dev.record.maxComputeWorkgroupStorageSize < 32768) return ctx.skip("adapter below 32 KiB of workgroup storage");
     const r = attnc(["run", SORT, "--backend", "webgpu", "--check", "--json", "--dim", "B=1"]);
