@@ -87,14 +87,26 @@ async function correctness(log: string): Promise<void> {
     return { name: e.name, backend: j.backend ?? backend, status: ok ? "ok" : "FAIL", detail: ok ? errs : (r.err.trim().split("\n")[0] ?? `exit ${r.code}`) + (errs ? ` (${errs})` : ""), ms: r.ms };
   };
   const examples = gpuExamples({ quick });
+  // saved after every example: what ran survives a timeout
+  const save = () =>
+    writeFileSync(path.join(log, "correctness.json"), JSON.stringify({ cuda: st.ok ? { device: st.device.name, arch: `sm_${st.device.major}${st.device.minor}` } : { unavailable: st.reason }, rows }, null, 2));
+  const record = async (e: GpuExample, backend: string) => {
+    const row = await one(e, backend);
+    rows.push(row);
+    save();
+    return row;
+  };
+  save();
   if (st.ok) {
-    rows.push(...(await pool(examples, jobs, (e) => one(e, "cuda"))));
+    await pool(examples, jobs, (e) => record(e, "cuda"));
   } else {
     for (const e of examples) rows.push({ name: e.name, backend: "cuda", status: "skipped", detail: st.reason });
     // the same driver and checks, on the CPU: the quick subset through cuda-emu
-    rows.push(...(await pool(gpuExamples({ quick: true }), jobs, (e) => one(e, "cuda-emu"))));
+    await pool(gpuExamples({ quick: true }), jobs, (e) => record(e, "cuda-emu"));
   }
-  writeFileSync(path.join(log, "correctness.json"), JSON.stringify({ cuda: st.ok ? { device: st.device.name, arch: `sm_${st.device.major}${st.device.minor}` } : { unavailable: st.reason }, rows }, null, 2));
+  const order = new Map([...examples, ...gpuExamples({ quick: true })].map((e, i) => [e.name, i]));
+  rows.sort((a, b) => (a.backend === b.backend ? 0 : a.backend.startsWith("cuda-emu") ? 1 : -1) || order.get(a.name)! - order.get(b.name)!);
+  save();
   const bad = rows.filter((r) => r.status === "FAIL");
   console.log(`correctness: ${rows.filter((r) => r.status === "ok").length} ok, ${bad.length} failed, ${rows.filter((r) => r.status === "skipped").length} skipped`);
   for (const b of bad) console.log(`  FAIL ${b.name} on ${b.backend}: ${b.detail}`);
@@ -197,7 +209,8 @@ function table(log: string): void {
   } else skipped.push("compile: not run");
 
   L.push("## Speed (median GPU ms, CUDA events, after warm-up)", "");
-  if (bench?.status === "ok") {
+  if (bench?.status === "ok" || bench?.status === "partial") {
+    if (bench.status === "partial") skipped.push(`speed: partial (${bench.reason}; bench.py ran out of time)`);
     L.push("| variant | shape | attnc ms | reference | ref ms | attnc / ref | max abs diff vs ref |", "|---|---|---|---|---|---|---|");
     for (const r of bench.rows) L.push(`| ${r.variant} | ${r.shape} | ${ms(r.attncMs)} | ${r.reference} | ${ms(r.refMs)} | ${r.attncMs && r.refMs ? (r.attncMs / r.refMs).toFixed(2) : "-"} | ${r.maxAbsDiff === null || r.maxAbsDiff === undefined ? (r.note ?? "-") : Number(r.maxAbsDiff).toExponential(2)} |`);
     L.push("");
