@@ -121,6 +121,28 @@ export function opCases(): Case[] {
         b.compute(["M"], (j) => S.reduce("argmax", ["N"], (i) => S.load(x, [i, j]))),
       ];
     }),
+    // f16/bf16 attention: the CUDA backend's wmma variant (ragged tiles, padded D and Dv, constant
+    // and symbolic shapes, causal mask, side outputs), and with a value scale the warp-shuffle one
+    g("attention_f16", { B: 2 }, (b) => {
+      const q = b.input("q", "f16", ["B", 37, 40]);
+      const k = b.input("k", "f16", ["B", 29, 40]);
+      const v = b.input("v", "f16", ["B", 29, 24]);
+      return b.attention(q, k, v, { mask: ([, i, j]) => S.le(j!, S.add(i!, 3)), returns: [{ kind: "lse" }, { kind: "mass", keys: b.input("keep", "bool", ["B", 29]) }] }) as Tensor[];
+    }),
+    g("attention_bf16", { B: 2, N: 21, M: 50, D: 16, E: 72 }, (b) => {
+      const q = b.input("q", "bf16", ["B", "N", "D"]);
+      const k = b.input("k", "bf16", ["B", "M", "D"]);
+      const v = b.input("v", "bf16", ["B", "M", "E"]);
+      return b.attention(q, k, v, { bias: b.input("bias", "f32", ["B", "M"]), returns: [{ kind: "probs", rows: b.input("rows", "i32", ["B", 3]) }] }) as Tensor[];
+    }),
+    g("attention_f16_dense", { H: 3 }, (b) => {
+      const q = b.input("q", "f16", ["H", 64, 64]);
+      return b.attention(q, b.input("k", "f16", ["H", 80, 64]), b.input("v", "f16", ["H", 80, 64])) as Tensor;
+    }),
+    g("attention_f16_vscale", { N: 19, D: 8 }, (b) => {
+      const q = b.input("q", "f16", ["N", "D"]);
+      return b.attention(q, q, b.input("v", "f16", ["N", "D"]), { valueScale: b.input("g", "f32", ["N"]), scale: 0.5 }) as Tensor;
+    }),
     g("iterate", { n: 4, N: 9 }, (b) => {
       const c = b.input("c", "f32", ["N"]);
       const [x, y] = b.iterate("n", [b.full(["N"], 0, "f32"), b.scalar(1, "i32")], ([x, s], t) => [

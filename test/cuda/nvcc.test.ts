@@ -13,17 +13,25 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitCudaModule, type CudaModule } from "../../backends/cuda/module.ts";
+import { buildCudaArtifacts } from "../../backends/cuda/artifacts.ts";
 import { cudaHelpers, cudaPrelude, printCuda, printCudaKernelOnly } from "../../backends/cuda/dialect.ts";
 import { exampleCases, lowerCases, opCases } from "./graphs.ts";
 import { findNvcc, haveGxx, pool } from "./helpers.ts";
-import { blockSumKernel, divergentBarrierKernel, reverseKernel } from "./kernels.ts";
+import { blockSumKernel, divergentBarrierKernel, mmaKernel, reverseKernel, warpReduceKernel } from "./kernels.ts";
 import { oneKernelProgram } from "./helpers.ts";
 
 const NVCC = findNvcc();
 const { lowered, skipped } = lowerCases([...opCases(), ...exampleCases()]);
-const hand = [reverseKernel(true), reverseKernel(false), blockSumKernel(), divergentBarrierKernel()];
+const hand = [
+  reverseKernel(true), reverseKernel(false), blockSumKernel(), divergentBarrierKernel(),
+  warpReduceKernel("sum", 32), warpReduceKernel("max", 8), warpReduceKernel("min", 16), warpReduceKernel("argmax", 16), mmaKernel("f16", "col"), mmaKernel("bf16", "row", false),
+];
+// the CUDA backend launches capability variants (warp-shuffle, wmma) where a kernel has them; the
+// scalar kernels they replace are compiled too (caps: [])
+const withVariants = lowered.filter((c) => emitCudaModule(c.prog).kernels.some((k) => k.variant !== "scalar"));
 const modules: { name: string; m: CudaModule }[] = [
   ...lowered.map((c, i) => ({ name: c.name, m: emitCudaModule(c.prog, { prefix: `p${i}_${c.prog.name}` }) })),
+  ...withVariants.map((c, i) => ({ name: `${c.name} (scalar)`, m: emitCudaModule(c.prog, { prefix: `s${i}_${c.prog.name}`, caps: [] }) })),
   ...hand.map((k) => ({ name: `hand-built ${k.name}`, m: emitCudaModule(oneKernelProgram(k), { prefix: `hand_${k.name}` }) })),
 ];
 const dir = mkdtempSync(path.join(os.tmpdir(), "attnc-nvcc-"));
@@ -55,6 +63,27 @@ const exec = (file: string, args: readonly string[]): Promise<{ ok: boolean; out
   );
 
 const nvccArgs = (arch: string, file: string, out: string) => [`-arch=${arch}`, "-ptx", "--Werror", "all-warnings", "-o", out, file];
+
+describe("capability variants", () => {
+  it("f16/bf16 attention gets the wmma variant, f32 attention the warp-shuffle one; the scalar modules have neither", () => {
+    const kinds = (name: string) => modules.filter((x) => x.name === name).flatMap((x) => x.m.kernels.map((k) => k.variant));
+    expect(kinds("attention_f16")).toEqual(["wmma"]);
+    expect(kinds("attention_bf16")).toEqual(["wmma", "scalar"]); // the probs kernel stays scalar
+    expect(kinds("attention_f16_vscale")).toEqual(["warp-shuffle"]);
+    expect(kinds("dense-attention/causal")).toContain("warp-shuffle");
+    expect(modules.filter((x) => x.name.endsWith("(scalar)")).every((x) => x.m.kernels.every((k) => k.variant === "scalar"))).toBe(true);
+    const cu = modules.find((x) => x.name === "attention_f16")!.m.cu;
+    expect(cu).toContain("nvcuda::wmma::mma_sync");
+    expect(cu).toContain("__shfl_xor_sync");
+  });
+
+  it("the CUDA manifest says which variant each kernel is", () => {
+    const c = lowered.find((x) => x.name === "attention_bf16")!;
+    const files = new Map(buildCudaArtifacts(c.prog, { nvcc: false }).files);
+    const man = JSON.parse(files.get("manifest.json") as string) as { kernels: { name: string; variant: string }[] };
+    expect(man.kernels.map((k) => k.variant)).toEqual(["wmma", "scalar"]);
+  });
+});
 
 describe.skipIf(!NVCC)("nvcc compiles every emitted kernel", () => {
   for (const arch of ["sm_80", "sm_90"])

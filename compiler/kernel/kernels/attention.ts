@@ -45,7 +45,8 @@
 import * as Dm from "../../graph/dim.ts";
 import { dim, type Dim } from "../../graph/dim.ts";
 import type { Node } from "../../graph/ops.ts";
-import { K, forEachKernelNode, type KExpr, type KShared, type KStmt, type Kernel } from "../ir.ts";
+import { K, forEachKernelNode, type Capability, type KExpr, type KMma, type KType, type KShared, type KStmt, type Kernel, type KernelVariant, type KernelVariantKind } from "../ir.ts";
+import { printDim } from "../../graph/dim.ts";
 import type { Launch } from "../program.ts";
 import { KERNELS, type LowerCtx } from "../registry.ts";
 import { KernelScope, castK, compileExpr, dimToK, ktype, stridesK, type ExprCtx, type SrcInfo } from "../sexpr-to-kernel.ts";
@@ -66,6 +67,8 @@ const DVC = 64;
 const WG_P = 64;
 /** Workgroup memory the main kernel may use (the WebGPU default limit). */
 const SHARED_LIMIT = 16384;
+/** Static shared memory per block on CUDA (the variants). */
+const CUDA_SHARED_LIMIT = 49152;
 
 const NEG_INF = K.f32(-Infinity);
 /**
@@ -183,7 +186,7 @@ function attentionKernels(cx: LowerCtx): Launch[] {
 
   const srcs: SrcInfo[] = ins.map((inp, i) => ({ buf: `in${i}`, dtype: inp.type.dtype, shape: inp.type.shape }));
   const common = { node, a, ins, batch, nb, Nq, Dq, Nk, Dv, Bn, srcs };
-  const launches = [mainKernel(cx, common, lseOuts, massOuts)];
+  const launches = [withVariants(cx, common, lseOuts, massOuts)];
   for (const p of probsOuts) launches.push(probsKernel(cx, common, lseOuts[0]!, p));
   return launches;
 }
@@ -274,6 +277,12 @@ class AttnEm extends Em {
   }
 }
 
+/** A warp matrix multiply-accumulate statement (ir.ts KMma). */
+function mmaStmt(ab: KType, a: KMma["a"], b: KMma["b"], c: KMma["c"], ksteps: number, acc: boolean): KStmt {
+  if (ab !== "f16" && ab !== "bf16") throw new Error(`attention: no wmma for ${ab}`);
+  return { k: "mma", ab, a, b, c, ksteps, acc };
+}
+
 /** Buffers a kernel body actually touches, in a stable order, with their launch args. */
 function bindings(body: readonly KStmt[], cands: readonly { name: string; t: Kernel["buffers"][number]["t"]; id: number; write: boolean }[]) {
   const used = new Set<string>();
@@ -309,8 +318,34 @@ function inputCands(cx: LowerCtx, c: Common) {
   return c.ins.map((inp, i) => ({ name: c.srcs[i]!.buf, t: ktype(inp.type.dtype), id: inp.id, write: false }));
 }
 
-function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOuts: readonly { out: number; keys: number }[]): Launch {
+/**
+ * The main kernel and its CUDA variants (Kernel.variants): "warp-shuffle" computes the row
+ * statistics with warp reductions (TK lanes per row) instead of one thread per row; "wmma"
+ * (f16/bf16 q, k, v of one dtype, no value scale) also forms S = Q·Kᵀ and O += P·V with warp
+ * matrix multiply-accumulates on zero-padded 16×16 tiles. P goes to the tensor cores as two
+ * halves, P = hi + lo (each rounded to the input dtype), so P·V keeps f32 accuracy; m, l and the
+ * logits stay f32. A variant whose buffers, uniforms or dispatch would differ from the scalar
+ * kernel's is dropped (the launch is shared).
+ */
+function withVariants(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOuts: readonly { out: number; keys: number }[]): Launch {
+  const base = mainKernel(cx, c, lseOuts, massOuts, "scalar");
+  const dts = [0, 1, 2].map((i) => ktype(c.ins[i]!.type.dtype));
+  const tc = (dts[0] === "f16" || dts[0] === "bf16") && dts.every((t) => t === dts[0]) && c.a.valueScale === undefined;
+  const sig = (k: Kernel) => JSON.stringify([k.buffers, k.uniforms, k.workgroup, k.dispatch.map(printDim)]);
+  const variants: KernelVariant[] = [];
+  const modes: [KernelVariantKind, Capability[]][] = [["warp-shuffle", ["warp-shuffle"]]];
+  if (tc) modes.push(["wmma", ["warp-shuffle", "wmma"]]);
+  for (const [kind, requires] of modes) {
+    const v = mainKernel(cx, c, lseOuts, massOuts, kind).kernel;
+    if (sig(v) === sig(base.kernel)) variants.push({ kind, requires, kernel: v });
+  }
+  return { ...base, kernel: { ...base.kernel, variants } };
+}
+
+function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOuts: readonly { out: number; keys: number }[], mode: KernelVariantKind): Launch {
   const { a, batch, Nq, Dq, Nk, Dv, Bn, srcs } = c;
+  const tc = mode === "wmma";
+  const shuffle = mode !== "scalar";
   const sc = new KernelScope();
   const oT = ktype(cx.outputs[0]!.type.dtype);
   const qT = ktype(c.ins[0]!.type.dtype);
@@ -320,9 +355,10 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   // compile-time tiling
   const Dval = Dq.value;
   const dRes = Dval !== undefined && Dval <= DC_MAX; // one resident D chunk: Q staged once
-  const Dc = dRes ? nextPow2(Dval) : DC_SYM;
+  // wmma tiles are 16 wide: pad D and the value chunk (zeros) to at least 16
+  const Dc = Math.max(tc ? 16 : 1, dRes ? nextPow2(Dval) : DC_SYM);
   const DvVal = Dv.value;
-  const Dvc = DvVal !== undefined && DvVal <= DVC ? nextPow2(DvVal) : DVC;
+  const Dvc = Math.max(tc ? 16 : 1, DvVal !== undefined && DvVal <= DVC ? nextPow2(DvVal) : DVC);
   const nDc: Dim = DvVal !== undefined ? dim(Math.max(1, Math.ceil(DvVal / Dvc))) : Dm.max(Dm.ceilDiv(Dv, Dvc), 1);
   const blocks = a.blocks;
   const bqV = blocks?.blockQ.value;
@@ -338,23 +374,29 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   }
   // keys per tile: fewer when a constant key range (Nk, or blockK when routed) is shorter
   const keySpan = blocks ? blocks.blockK.value : Nk.value;
-  const TK = keySpan !== undefined ? Math.min(TK_MAX, nextPow2(keySpan)) : TK_MAX;
+  const TK = keySpan !== undefined && !tc ? Math.min(TK_MAX, nextPow2(keySpan)) : TK_MAX;
+  /** Rows of the query-side tiles: Tq, or 16 (zero-padded) for wmma. */
+  const TQP = tc ? 16 : Tq;
   const nQB: Dim | undefined = blocks ? Dm.ceilDiv(Nq, blocks.blockQ) : undefined;
   const nQT: Dim = blocks ? Dm.mul(nQB!, nSub!) : Dm.ceilDiv(Nq, Tq);
   const total = Dm.mul(Dm.mul(Bn, nQT), nDc);
   const nMass = massOuts.length;
+  const hT = ktype(c.ins[0]!.type.dtype); // the packed tile type of the wmma variant
+  const packed = (name: string, size: number): KShared => ({ name, t: hT, size, packed: true });
   const shared: KShared[] = [
-    { name: "qs", t: "f32", size: Tq * Dc },
-    { name: "kv", t: "f32", size: TK * Math.max(Dc, Dvc) },
+    ...(tc
+      ? [packed("qh", 16 * Dc), packed("kh", 16 * Dc), packed("vh", 32 * Dvc), packed("ph", 16 * 32), { name: "sc", t: "f32" as const, size: 16 * 16 }]
+      : [{ name: "qs", t: "f32" as const, size: Tq * Dc }, { name: "kv", t: "f32" as const, size: TK * Math.max(Dc, Dvc) }]),
     { name: "sp", t: "f32", size: Tq * TK },
-    { name: "os", t: "f32", size: Tq * Dvc },
+    { name: "os", t: "f32", size: TQP * Dvc },
     { name: "rm", t: "f32", size: Tq },
     { name: "rl", t: "f32", size: Tq },
-    { name: "ra", t: "f32", size: Tq },
+    ...(tc ? [] : [{ name: "ra", t: "f32" as const, size: Tq }]),
     ...massOuts.map((_, n) => ({ name: `rs${n}`, t: "f32" as const, size: Tq })),
   ];
-  const bytes = shared.reduce((s, x) => s + 4 * x.size, 0);
-  if (bytes > SHARED_LIMIT) throw new Error(`attention kernel needs ${bytes} bytes of workgroup memory`);
+  const bytes = shared.reduce((s, x) => s + (x.packed ? 2 : 4) * x.size, 0);
+  // the scalar kernel must fit WebGPU's default; the CUDA variants 48 KiB of static shared memory
+  if (bytes > (mode === "scalar" ? SHARED_LIMIT : CUDA_SHARED_LIMIT)) throw new Error(`attention kernel needs ${bytes} bytes of workgroup memory`);
 
   const body: KStmt[] = [];
   const tid = K.v("tid", "i32");
@@ -379,7 +421,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       out.push(iff(lt(row0, K.i32(rows)), b));
     } else base.loop(out, "r", row0, K.i32(rows), step, (r, b) => f(r, col, b));
   };
-  for (const cols of new Set([Dc, TK, Dvc])) grid([], 1, cols, () => {}); // hoist the coordinates
+  for (const cols of new Set([Dc, TK, Dvc, ...(tc ? [32] : [])])) grid([], 1, cols, () => {}); // hoist the coordinates
   /**
    * The rows a thread owns in a rows × cols grid (column tid % cols, rows tid / cols + n·(WG/cols)),
    * unrolled: r, a clamped copy rc safe to read with, and a validity test when the last may be past the end.
@@ -437,14 +479,17 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   const scale = em.scale(main);
 
   // initial state
-  grid(main, Tq, Dvc, (r, col, b) => b.push(sstore("os", K.add(K.mul(r, K.i32(Dvc)), col), ZERO)));
+  grid(main, TQP, Dvc, (r, col, b) => b.push(sstore("os", K.add(K.mul(r, K.i32(Dvc)), col), ZERO)));
+  // wmma: P's padding rows (≥ Tq) stay zero; the rows < Tq are rewritten every key tile
+  if (tc) grid(main, 16, 32, (r, col, b) => b.push(sstore("ph", K.add(K.mul(r, K.i32(32)), col), ZERO)));
   main.push(iff(lt(tid, K.i32(Tq)), [sstore("rm", tid, NEG_INF), sstore("rl", tid, ZERO), ...massOuts.map((_, n) => sstore(`rs${n}`, tid, ZERO))]));
   const stageQ = (out: KStmt[], d0: KExpr) =>
-    grid(out, Tq, Dc, (r, col, b) => {
+    grid(out, TQP, Dc, (r, col, b) => {
       const i = em.let(b, "qi", K.add(rowStart, r));
       const d = em.let(b, "d", K.add(d0, col));
-      const x = em.guardedLoad(b, and(lt(i, rowEnd), lt(d, DK)), srcs[0]!.buf, K.add(qBase, K.add(K.mul(i, DK), d)), qT, { k: "const", v: 0, t: qT });
-      b.push(sstore("qs", K.add(K.mul(r, K.i32(Dc)), col), castK(x, "f32")));
+      const ok = and(lt(i, rowEnd), lt(d, DK));
+      const x = em.guardedLoad(b, TQP > Tq ? and(lt(r, K.i32(Tq)), ok) : ok, srcs[0]!.buf, K.add(qBase, K.add(K.mul(i, DK), d)), qT, { k: "const", v: 0, t: qT });
+      b.push(sstore(tc ? "qh" : "qs", K.add(K.mul(r, K.i32(Dc)), col), castK(x, tc ? hT : "f32")));
     });
   if (dRes) stageQ(main, K.i32(0));
 
@@ -461,7 +506,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         const { j, ok } = keyOk(b, r);
         const d = em.let(b, "d", K.add(d0, col));
         const x = em.guardedLoad(b, and(ok, lt(d, DK)), srcs[1]!.buf, K.add(kBase, K.add(K.mul(j, DK), d)), kT, { k: "const", v: 0, t: kT });
-        b.push(sstore("kv", K.add(K.mul(r, K.i32(Dc)), col), castK(x, "f32")));
+        b.push(sstore(tc ? "kh" : "kv", K.add(K.mul(r, K.i32(Dc)), col), castK(x, tc ? hT : "f32")));
       });
     // a thread owns key column jj = tid % TK of rows tid / TK + n·(WG/TK): one K element load serves them all
     const own = owned(Tq, TK);
@@ -490,8 +535,27 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         else b0.push(...b);
       });
     // 1–2. dot products (in registers) and logits
-    const accs = own.map(() => em.mut(out, "acc", ZERO));
-    if (dRes) {
+    if (tc) {
+      // S = Q·Kᵀ by warp 0 on tensor cores: qh (16 × Dc) times khᵀ (kh is K row-major = Kᵀ column-major)
+      const qk = (acc: boolean): KStmt =>
+        iff(lt(tid, K.i32(32)), [mmaStmt(hT, { arr: "qh", offset: K.i32(0), ld: Dc }, { arr: "kh", offset: K.i32(0), ld: Dc, layout: "col" }, { arr: "sc", offset: K.i32(0), ld: 16 }, Dc / 16, acc)]);
+      if (dRes) {
+        stageK(out, K.i32(0));
+        out.push(BARRIER, qk(false), BARRIER);
+      } else {
+        grid(out, 16, 16, (r, col, b) => b.push(sstore("sc", K.add(K.mul(r, K.i32(16)), col), ZERO)));
+        em.loop(out, "d0", K.i32(0), DK, Dc, (d0, lb) => {
+          stageQ(lb, d0);
+          stageK(lb, d0);
+          lb.push(BARRIER, qk(true), BARRIER);
+        });
+      }
+      logits(out, own.map(({ rc }) => em.let(out, "acc", sload("sc", K.add(K.mul(rc, K.i32(16)), own.col)))));
+    }
+    const accs = tc ? [] : own.map(() => em.mut(out, "acc", ZERO));
+    if (tc) {
+      // done above
+    } else if (dRes) {
       stageK(out, K.i32(0));
       out.push(BARRIER);
       dots(out, accs, Dval);
@@ -504,9 +568,10 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         lb.push(BARRIER);
       });
     }
-    logits(out, accs);
+    if (!tc) logits(out, accs);
     out.push(BARRIER);
-    // 3. row statistics (tid < Tq), while everyone stages V·vscale
+    // 3. row statistics (tid < Tq; warp variants: TK lanes per row), while everyone stages V·vscale
+    if (shuffle) rowStatsWarp(out, kStart, kt);
     const row: KStmt[] = [];
     const rb = em.let(row, "rb", K.mul(tid, K.i32(TK)));
     const mOld = em.let(row, "mo", sload("rm", tid));
@@ -536,7 +601,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
     });
     row.push(sstore("rm", tid, mNew), sstore("ra", tid, alpha), sstore("rl", tid, fadd(fmul(sload("rl", tid), alpha), lsum)));
     massOuts.forEach((_, n) => row.push(sstore(`rs${n}`, tid, fadd(fmul(sload(`rs${n}`, tid), alpha), msum[n]!))));
-    out.push(iff(lt(tid, K.i32(Tq)), row));
+    if (!shuffle) out.push(iff(lt(tid, K.i32(Tq)), row));
     grid(out, TK, Dvc, (jj, col, b) => {
       const { j, ok } = keyOk(b, jj);
       const cc = em.let(b, "cv", K.add(c0, col));
@@ -546,9 +611,20 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       if (vscale) x = fmul(x, K.load(vscale.buf, em.keyIndex(vscale, j), "f32"));
       load.push(assign(ld, x));
       b.push(iff(and(ok, lt(cc, DvK)), load));
-      b.push(sstore("kv", K.add(K.mul(jj, K.i32(Dvc)), col), ld));
+      if (tc) {
+        // V twice (rows 0–15 and 16–31): one two-step mma multiplies both halves of P by it
+        const h = castK(ld, hT);
+        b.push(sstore("vh", K.add(K.mul(jj, K.i32(Dvc)), col), h), sstore("vh", K.add(K.mul(K.add(jj, K.i32(16)), K.i32(Dvc)), col), h));
+      } else b.push(sstore("kv", K.add(K.mul(jj, K.i32(Dvc)), col), ld));
     });
     out.push(BARRIER);
+    if (tc) {
+      // 4. O += [P_hi P_lo]·[V; V] on tensor cores: warp w owns O's columns 16w..16w+15 (O was rescaled by α in step 3)
+      const w16 = em.let(out, "wc", K.mul(K.bin("div", tid, K.i32(32)), K.i32(16)));
+      const pv = mmaStmt(hT, { arr: "ph", offset: K.i32(0), ld: 32 }, { arr: "vh", offset: w16, ld: Dvc, layout: "row" }, { arr: "os", offset: w16, ld: Dvc }, 2, true);
+      out.push(iff(lt(tid, K.i32(32 * (Dvc / 16))), [pv]), BARRIER);
+      return;
+    }
     // 4. O ← α·O + P·V; a thread owns column col of rows row0 + n·(WG/Dvc), each V element loaded once for all of them
     const ownV = owned(Tq, Dvc);
     const oacc = ownV.map(({ rc }) => em.mut(out, "o", fmul(sload("os", K.add(K.mul(rc, K.i32(Dvc)), ownV.col)), sload("ra", rc))));
@@ -566,6 +642,61 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
     });
     out.push(BARRIER);
   };
+
+  /**
+   * Step 3 with warp reductions: the TK lanes tid % TK of row tid / TK (+ n·WG/TK) hold one logit
+   * each; max, sum and the restricted sums are butterfly reductions over those lanes (every lane
+   * takes part, rows ≥ Tq included, so the shuffles see converged warps), lane 0 stores the row.
+   * Scalar P·V (warp-shuffle): p (or −1 for a removed key) back into sp. wmma: P = hi + lo into ph
+   * (0 for removed keys) and the row's lanes rescale O's row by α.
+   */
+  function rowStatsWarp(out: KStmt[], kStart: KExpr, kt: KExpr): void {
+    const { col, row0 } = gridCols.get(TK)!;
+    const step = WG / TK;
+    for (let pass = 0; pass * step < Tq; pass++) {
+      const r = pass === 0 ? row0 : em.let(out, "rw", K.add(row0, K.i32(pass * step)));
+      const partial = (pass + 1) * step > Tq;
+      const rc = partial ? em.let(out, "rwc", K.bin("min", r, K.i32(Tq - 1))) : r;
+      const e = em.let(out, "e", K.add(K.mul(rc, K.i32(TK)), col));
+      const sv = em.let(out, "sv", sload("sp", e));
+      const mOld = em.let(out, "mo", sload("rm", rc));
+      const mx = em.mut(out, "mx", sv);
+      out.push({ k: "warp_reduce", op: "max", value: (mx as { name: string }).name, t: "f32", width: TK });
+      const mNew = em.let(out, "mn", K.bin("max", mOld, mx));
+      const alpha = em.let(out, "al", K.sel(isNegInf(mNew), K.f32(1), K.sel(isNegInf(mOld), ZERO, K.un("exp", K.bin("sub", mOld, mNew)))));
+      const bad = em.let(out, "bad", K.bin("or", K.un("isnan", mNew), isPosInf(mNew)));
+      const live = em.let(out, "live", not(isNegInf(sv)));
+      const p = em.let(out, "p", K.sel(live, K.sel(bad, NAN, K.un("exp", K.bin("sub", sv, mNew))), K.f32(-1)));
+      const pz = em.let(out, "pz", K.sel(live, p, ZERO));
+      const ls = em.mut(out, "ls", pz);
+      out.push({ k: "warp_reduce", op: "sum", value: (ls as { name: string }).name, t: "f32", width: TK });
+      const ms = massKeys.map((mk) => {
+        const m = em.mut(out, "ms", ZERO);
+        const add: KStmt[] = [];
+        const j = em.let(add, "j", K.add(kStart, K.add(kt, col)));
+        add.push(iff(K.load(mk.buf, em.keyIndex(mk, j), "bool"), [assign(m, p)]));
+        out.push(iff(live, add));
+        out.push({ k: "warp_reduce", op: "sum", value: (m as { name: string }).name, t: "f32", width: TK });
+        return m;
+      });
+      const w: KStmt[] = [];
+      if (tc) {
+        const hi = em.let(w, "ph", castK(pz, hT));
+        const pr = em.let(w, "pr", K.mul(rc, K.i32(32)));
+        w.push(sstore("ph", K.add(pr, col), hi), sstore("ph", K.add(K.add(pr, K.i32(16)), col), castK(K.bin("sub", pz, hi), hT)));
+        em.loop(w, "oc", col, K.i32(Dvc), TK, (oc, lb) => {
+          const oi = em.let(lb, "oi", K.add(K.mul(rc, K.i32(Dvc)), oc));
+          lb.push(sstore("os", oi, fmul(sload("os", oi), alpha)));
+        });
+      } else w.push(sstore("sp", e, p));
+      // (wmma rescales O here, so α needs no workgroup copy)
+      const lead: KStmt[] = [sstore("rm", rc, mNew), ...(tc ? [] : [sstore("ra", rc, alpha)]), sstore("rl", rc, fadd(fmul(sload("rl", rc), alpha), ls))];
+      ms.forEach((m, n) => lead.push(sstore(`rs${n}`, rc, fadd(fmul(sload(`rs${n}`, rc), alpha), m))));
+      w.push(iff(K.bin("eq", col, K.i32(0)), lead));
+      if (partial) out.push(iff(lt(r, K.i32(Tq)), w));
+      else out.push(...w);
+    }
+  }
 
   const keyRange = (out: KStmt[], kStart: KExpr, len: KExpr) => em.loop(out, "kt", K.i32(0), len, TK, (kt, b) => keyTile(b, kStart, len, kt));
   if (blocks) {
