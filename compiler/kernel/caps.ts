@@ -149,14 +149,17 @@ export interface SortLimits {
 }
 
 /**
- * The largest workgroup sort the record fits, at most 4096 slots (the default record gives 2048:
- * 16 KiB), and the threads per workgroup (at most 256). A row longer than `cap` takes the
- * multi-pass sort (chunks, then a rank-merge pass).
+ * The largest workgroup sort the record fits, at most 2048 slots (16 KiB, the default record), and
+ * the threads per workgroup (at most 256). A row longer than `cap` takes the multi-pass sort
+ * (chunks, then a rank-merge pass). A record with more workgroup storage does not raise the cap:
+ * measured on SwiftShader, one 4096-slot bitonic pass was slower than 2048-slot chunks plus the
+ * rank pass for rows of 2100, 3000 and 4000 (237 vs 172, 248 vs 202, 456 vs 315 ms for 4 rows),
+ * and the chunked sort also spreads a row over more workgroups.
  */
 export function sortLimits(caps: TargetCaps | undefined): SortLimits {
   const c = caps ?? WEBGPU_DEFAULT_CAPS;
   const maxWg = Math.max(1, Math.min(256, floorPow2(Math.min(c.maxComputeInvocationsPerWorkgroup, c.maxComputeWorkgroupSizeX))));
-  const cap = Math.max(2, Math.min(4096, floorPow2(c.maxComputeWorkgroupStorageSize / 8)));
+  const cap = Math.max(2, Math.min(2048, floorPow2(c.maxComputeWorkgroupStorageSize / 8)));
   return { cap, maxWg };
 }
 
