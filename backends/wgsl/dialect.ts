@@ -3,7 +3,10 @@
  * helpers for what WGSL lacks or defines differently (floored integer division, NaN-propagating
  * min/max, erf, pow of negative bases, NaN tests that compilers cannot fold away, infinities that
  * are not constant-folded). Without `shader-f16`, f16 values live in f32 registers and f32 storage
- * and are rounded to half precision on every conversion to f16 (pack2x16float).
+ * and are rounded to half precision on every conversion to f16 (by bits, _f16). With it (a target
+ * record that has the feature, compiler/kernel/caps.ts), kernels holding f16 values print with
+ * wgslF16: `enable f16;`, `array<f16>` storage and `f16` registers, f32 arithmetic. bf16 has no
+ * WGSL type: always f32 registers and storage, rounded by _bf16 (lowering warns, ATTN4007).
  *
  * Binding layout (the runtime relies on it): binding i = buffers[i] in order, then one uniform
  * struct at binding buffers.length holding the kernel's uniforms in order (4 bytes each), then
