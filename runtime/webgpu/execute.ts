@@ -119,6 +119,8 @@ export async function runManifest(
   dev: WebGpuDevice,
   inputs: Record<string, HostArray>,
   given: Record<string, number> = {},
+  /** A lower workgroups-per-dimension limit than the device's to enforce (a capability record's). */
+  limits: { readonly maxComputeWorkgroupsPerDimension?: number } = {},
 ): Promise<RunResult> {
   checkDevice(m, dev);
   const dims = bindManifestDims(m, inputs, given);
@@ -149,7 +151,7 @@ export async function runManifest(
     const enc = dev.device.createCommandEncoder();
     let launches = 0;
     const iters = new Map<number, number>();
-    const maxX = dev.caps.maxWorkgroupsPerDimension;
+    const maxX = Math.min(dev.caps.maxWorkgroupsPerDimension, limits.maxComputeWorkgroupsPerDimension ?? Infinity);
     const run = async (steps: readonly ManifestStep[]): Promise<void> => {
       for (const s of steps) {
         if (s.op === "copy") {
@@ -166,11 +168,11 @@ export async function runManifest(
           if (x === 0 || y === 0 || z === 0) continue;
           if (x > maxX) {
             if (!s.foldable || y !== 1 || z !== 1 || x > maxX * maxX)
-              throw new RunError(`kernel ${s.kernel} (${s.node}) needs ${x}×${y}×${z} workgroups; the device allows ${maxX} per dimension (maxComputeWorkgroupsPerDimension)`);
+              throw new RunError(`kernel ${s.kernel} (${s.node}) needs ${x}×${y}×${z} workgroups; at most ${maxX} are allowed per dimension (maxComputeWorkgroupsPerDimension)`);
             y = Math.ceil(x / maxX);
             x = maxX;
           }
-          if (y > maxX || z > maxX) throw new RunError(`kernel ${s.kernel} (${s.node}) needs ${x}×${y}×${z} workgroups; the device allows ${maxX} per dimension (maxComputeWorkgroupsPerDimension)`);
+          if (y > maxX || z > maxX) throw new RunError(`kernel ${s.kernel} (${s.node}) needs ${x}×${y}×${z} workgroups; at most ${maxX} are allowed per dimension (maxComputeWorkgroupsPerDimension)`);
           const { pipeline, layout } = await dev.pipeline(source(s.kernel), s.bindings.map((b) => b.access === "read"));
           const uni = new ArrayBuffer(s.uniformBytes);
           const dv = new DataView(uni);
@@ -233,5 +235,5 @@ export async function runProgram(
   if (bad) throw new RunError(`kernel ${bad.kernel} (${bad.node.op}#${bad.node.id}) needs ${bad.limit} >= ${bad.need}; ${caps.source} has ${bad.have}`);
   const { manifest, files } = buildWgslArtifacts(prog, { requires: opts.requires, caps });
   const text = new Map(files);
-  return runManifest(manifest, (f) => text.get(f)!, dev, inputs, given);
+  return runManifest(manifest, (f) => text.get(f)!, dev, inputs, given, caps);
 }

@@ -141,6 +141,21 @@ describe("checks before launch", () => {
     );
   });
 
+  gpuIt(gpu, "dispatch sizes from bound dims are checked before launch; [n, 1, 1] grids fold into y up to the limit", async (dev) => {
+    const b = new GraphBuilder("e");
+    const g = b.finish([b.neg(b.input("x", "f32", ["N"]))]);
+    const rec = { ...WEBGPU_DEFAULT_CAPS, source: "16 per dimension", maxComputeWorkgroupsPerDimension: 16 };
+    const prog = lowered(g, rec).program; // symbolic N: nothing to check at compile time
+    expect(checkProgram(prog, rec)).toEqual([]);
+    // 2000 elements = 32 workgroups of 64: folded into 16 × 2 and exact on the device
+    const data = Float64Array.from({ length: 2000 }, (_, i) => i - 1000.5);
+    const got = await runProgram(prog, dev, { x: { dtype: "f32", shape: [2000], data } }, {}, { caps: rec });
+    expect(got.launches).toBe(1);
+    expect([...got.outputs[0]!.data]).toEqual([...data].map((v) => -v));
+    const x = { dtype: "f32" as const, shape: [100000], data: new Float64Array(100000) };
+    await expect(runProgram(prog, dev, { x }, {}, { caps: rec })).rejects.toThrow(/needs 1563×1×1 workgroups; at most 16 are allowed per dimension \(maxComputeWorkgroupsPerDimension\)/);
+  }, 120_000);
+
   gpuIt(gpu, "f16 WGSL for a record with shader-f16 asks the device for the feature; without it the run stops with a clear error", async (dev, ctx) => {
     if (dev.device.features.has("shader-f16")) return ctx.skip("this device has shader-f16 (caps-f16.test.ts runs it)");
     const b = new GraphBuilder("h");
