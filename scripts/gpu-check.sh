@@ -115,7 +115,7 @@ else
 fi
 
 # ── environment ──
-COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || { [ -f "$CARRY/commit" ] && echo "$(cat "$CARRY/commit") (at gpu-pack)"; } || echo unknown)"
 NVCC_V="$(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' | head -1)"
 DRIVER="$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
 node -e 'const [f, ...v] = process.argv.slice(1); require("fs").writeFileSync(f, JSON.stringify({ date: v[0], commit: v[1], node: process.version, nvcc: v[2] || null, driver: v[3] || null }, null, 2))' \

@@ -8,6 +8,7 @@
 #   DIR/node-include/         Node-API headers, so scripts/gpu-check.sh can rebuild the addon with cmake
 #   DIR/node_modules.tar.xz   the runtime subset of node_modules the CLI needs (tsx, esbuild, chevrotain,
 #                             node-addon-api), unpacked by gpu-check.sh when node_modules is absent
+#   DIR/commit                the tree's commit (+modified when tracked files differ), for the table
 #
 # Then carry the folder with the tree (the device tool's `carry: [".gpu-carry"]`) and run
 # `bash scripts/gpu-check.sh LOGDIR` there. The whole folder stays well under the 64 MiB limit.
@@ -46,5 +47,7 @@ for m in tsx esbuild @esbuild chevrotain @chevrotain node-addon-api get-tsconfig
   [ -e "node_modules/$m" ] && MODS+=("node_modules/$m")
 done
 tar -cf - "${MODS[@]}" | xz -T2 > "$OUT/node_modules.tar.xz.tmp" && mv "$OUT/node_modules.tar.xz.tmp" "$OUT/node_modules.tar.xz"
+# the tree's commit, for the table on a machine where the copy has no .git
+echo "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$( [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && echo "+modified")" > "$OUT/commit"
 du -sh "$OUT"/* | sed 's/^/gpu-pack: /'
 echo "gpu-pack: total $(du -sh "$OUT" | cut -f1) in $OUT"

@@ -430,6 +430,10 @@ def bench(log, result):
     os.environ["TRITON_CACHE_DIR"] = os.path.join(tmp, "triton")
     try:
         import numpy as np
+    except ImportError as e:
+        result.update(status="skipped", reason="NumPy is not installed (%s)" % e)
+        return
+    try:
         import torch
         import torch.nn.functional as F
     except ImportError as e:

@@ -206,6 +206,8 @@ function table(log: string): void {
       L.push(`| ${v.name} | ${v.compile.ok ? "ok" : `FAILED: ${v.compile.note}`} | ${v.cubin ? "yes" : "no"} | ${lat} | ${cold === undefined ? "-" : typeof cold === "number" ? ms(cold) : cold} |`);
     }
     L.push("");
+    if (bench?.compile && Object.keys(bench.compile).length)
+      L.push("DSL→cubin: parse, check, optimize, lower, emit CUDA and nvcc -cubin, in one process. torch.compile: first call after torch._dynamo.reset() with empty Inductor/Triton caches, block mask included; the first variant also pays Inductor's start-up.", "");
   } else skipped.push("compile: not run");
 
   L.push("## Speed (median GPU ms, CUDA events, after warm-up)", "");
