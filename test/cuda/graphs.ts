@@ -143,6 +143,11 @@ export function opCases(): Case[] {
       const q = b.input("q", "f16", ["N", "D"]);
       return b.attention(q, q, b.input("v", "f16", ["N", "D"]), { valueScale: b.input("g", "f32", ["N"]), scale: 0.5 }) as Tensor;
     }),
+    // f16/bf16 matmul: the wmma variant (ragged tiles, K not a multiple of the panel, broadcast batch)
+    g("matmul_half", { B: 2, M: 33, K: 70, N: 20 }, (b) => [
+      b.matmul(b.input("a", "f16", ["B", "M", "K"]), b.input("w", "f16", ["K", "N"])),
+      b.matmul(b.input("p", "bf16", [1, 17, 40]), b.input("q", "bf16", [3, 40, 24])),
+    ]),
     g("iterate", { n: 4, N: 9 }, (b) => {
       const c = b.input("c", "f32", ["N"]);
       const [x, y] = b.iterate("n", [b.full(["N"], 0, "f32"), b.scalar(1, "i32")], ([x, s], t) => [

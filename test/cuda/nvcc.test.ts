@@ -65,12 +65,14 @@ const exec = (file: string, args: readonly string[]): Promise<{ ok: boolean; out
 const nvccArgs = (arch: string, file: string, out: string) => [`-arch=${arch}`, "-ptx", "--Werror", "all-warnings", "-o", out, file];
 
 describe("capability variants", () => {
-  it("f16/bf16 attention gets the wmma variant, f32 attention the warp-shuffle one; the scalar modules have neither", () => {
+  it("f16/bf16 attention and matmul get the wmma variant, f32 attention and long reductions the warp-shuffle one; the scalar modules have neither", () => {
     const kinds = (name: string) => modules.filter((x) => x.name === name).flatMap((x) => x.m.kernels.map((k) => k.variant));
     expect(kinds("attention_f16")).toEqual(["wmma"]);
     expect(kinds("attention_bf16")).toEqual(["wmma", "scalar"]); // the probs kernel stays scalar
     expect(kinds("attention_f16_vscale")).toEqual(["warp-shuffle"]);
     expect(kinds("dense-attention/causal")).toContain("warp-shuffle");
+    expect(kinds("matmul_half")).toEqual(["wmma", "wmma"]);
+    expect(kinds("matmul")).toEqual(["warp-shuffle", "warp-shuffle"]); // f32: lanes split K, a warp sum combines them
     expect(modules.filter((x) => x.name.endsWith("(scalar)")).every((x) => x.m.kernels.every((k) => k.variant === "scalar"))).toBe(true);
     const cu = modules.find((x) => x.name === "attention_f16")!.m.cu;
     expect(cu).toContain("nvcuda::wmma::mma_sync");
