@@ -11,7 +11,7 @@
  *   (Intermediate scores are rounded to f32 as the interpreter stores them.)
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { Rng, compileExample, expectClose, expectExact, f32t, i32t, reportErrors, run, sigmoid, softmaxRow } from "./lm-util.ts";
+import { Rng, compileExample, expectClose, expectExact, f32t, i32t, reportErrors, runOn, describeBackends, type Backend, sigmoid, softmaxRow } from "./lm-util.ts";
 
 const PATH = "examples/atp-llava/atp-llava.attn";
 const f = Math.fround;
@@ -80,11 +80,11 @@ function reference(x: In, stride: number, lam: number, unbiased: boolean) {
   return { rows, pos, counts, keeps };
 }
 
-function check(x: In, p: { stride?: number; lam?: number; unbiased?: boolean }, label: string) {
+async function check(be: Backend, x: In, p: { stride?: number; lam?: number; unbiased?: boolean }, label: string) {
   const stride = p.stride ?? 2, lam = p.lam ?? 3.0, unbiased = p.unbiased ?? false;
   const g = compileExample(PATH, "atp", { G: x.G, stride, lam, unbiased });
   const { B, M, L, D, Z, G } = x, V = G * G;
-  const [hk, pk, cnt] = run(g, { h: f32t([B, L, D], x.h), attn: f32t([B, M, L, L], x.attn), pos: i32t([B, L], x.pos), wz: f32t([2 * V, Z], x.wz), wr: f32t([Z], x.wr), ws: f32t([Z], x.ws) });
+  const [hk, pk, cnt] = await runOn(be, g, { h: f32t([B, L, D], x.h), attn: f32t([B, M, L, L], x.attn), pos: i32t([B, L], x.pos), wz: f32t([2 * V, Z], x.wz), wr: f32t([Z], x.wr), ws: f32t([Z], x.ws) });
   const ref = reference(x, stride, lam, unbiased);
   expectExact(cnt!.data, ref.counts, `atp ${label} count`);
   expectExact(pk!.data, ref.pos, `atp ${label} pos`);
@@ -92,20 +92,47 @@ function check(x: In, p: { stride?: number; lam?: number; unbiased?: boolean }, 
   return ref;
 }
 
-describe("ATP-LLaVA (methods.md §5) against an independent reference", () => {
-  it("random causal attention, biased and unbiased column means, G = 4 / 5 (odd V)", () => {
+describeBackends("ATP-LLaVA (methods.md §5) against an independent reference", (be) => {
+  it("random causal attention, biased and unbiased column means, G = 4 / 5 (odd V)", async () => {
     const rng = new Rng(60);
     for (const G of [4, 5]) for (const unbiased of [false, true]) {
       const x = makeIn(rng, 2, 2, G, 7, 6, 16);
       // thresholds near the score scale so the redundancy test decides
       x.wr.fill(0); x.ws.fill(0);
-      const ref = check(x, { unbiased }, `G=${G} unbiased=${unbiased} θ=0.5`);
-      const r2 = check(makeIn(rng, 2, 3, G, 5, 4, 8), { unbiased, stride: 3, lam: 2.0 }, `G=${G} unbiased=${unbiased} s=3`);
+      const ref = await check(be, x, { unbiased }, `G=${G} unbiased=${unbiased} θ=0.5`);
+      const r2 = await check(be, makeIn(rng, 2, 3, G, 5, 4, 8), { unbiased, stride: 3, lam: 2.0 }, `G=${G} unbiased=${unbiased} s=3`);
       expect(ref.counts.length + r2.counts.length).toBe(4);
     }
   });
 
-  it("redundancy scores decide: θ_r near the S_red median", () => {
+  it("token counts past the 64-wide tiles: L = 67 (G = 8) and L = 129 (G = 11)", async () => {
+    const rng = new Rng(64);
+    for (const [G, nt] of [[8, 3], [11, 8]] as const) {
+      const x = makeIn(rng, 1, 2, G, nt, 4, 8);
+      x.wr.fill(0); x.ws.fill(0); // θ = 1/2: the redundancy and spatial tests both decide
+      await check(be, x, {}, `L=${G * G + nt}`);
+      await check(be, x, { unbiased: true, stride: 3 }, `L=${G * G + nt} unbiased s=3`);
+    }
+  });
+
+  it("ties: a score exactly equal to its threshold is not kept (strict >), on every token", async () => {
+    // W_z = 0 gives z = 0, so θ_r = θ_s = σ(0) = 1/2 exactly. Every query gives key i the same
+    // probability c_i ∈ {1/4, 1/2, 3/4}, so S_self = S_cross = S_red = c_i exactly; with λ = 2 and
+    // s = 2 the grid points score S_sp = 1 − 2/4 = 1/2 exactly. Kept: c_i = 3/4 only.
+    const rng = new Rng(65);
+    const G = 5, nt = 4, V = G * G;
+    const x = makeIn(rng, 2, 2, G, nt, 4, 8, false);
+    const L = x.L;
+    const c = Array.from({ length: L }, (_, i) => [0.25, 0.5, 0.75][(i * 7 + 1) % 3]!);
+    for (let r = 0; r < x.B * x.M * L; r++) for (let j = 0; j < L; j++) x.attn[r * L + j] = c[j]!;
+    x.wz.fill(0);
+    for (const unbiased of [false, true]) {
+      const ref = await check(be, x, { stride: 2, lam: 2, unbiased }, `exact ties unbiased=${unbiased}`);
+      for (const k of ref.keeps) expect(k.slice(0, V)).toEqual(c.slice(0, V).map((v) => v === 0.75));
+    }
+  });
+
+  it("redundancy scores decide: θ_r near the S_red median", async () => {
     const rng = new Rng(61);
     const x = makeIn(rng, 2, 2, 4, 6, 4, 8);
     x.wz.fill(f(0.01)); // z > 0 since scores are positive
@@ -113,8 +140,8 @@ describe("ATP-LLaVA (methods.md §5) against an independent reference", () => {
     const zsum = 0.01 * 2; // Σ_i (S_self + S_cross) ≈ 2 (columns of row-stochastic blocks), per unit of Z
     x.wr.fill(f(Math.log(1 / 15) / (8 * zsum)));
     x.ws.fill(f(50)); // θ_s ≈ 1: spatial keeps nothing
-    const ref = check(x, {}, "θ_r decides");
-    const refU = check(x, { unbiased: true }, "θ_r decides unbiased");
+    const ref = await check(be, x, {}, "θ_r decides");
+    const refU = await check(be, x, { unbiased: true }, "θ_r decides unbiased");
     expect(refU.keeps.flat().join()).not.toBe(ref.keeps.flat().join()); // the flag is live
     for (const k of [...ref.keeps, ...refU.keeps]) {
       const nv = k.slice(0, 16).filter(Boolean).length;
@@ -123,26 +150,26 @@ describe("ATP-LLaVA (methods.md §5) against an independent reference", () => {
     }
   });
 
-  it("nothing pruned (θ ≈ 0) and everything but the text tokens pruned (θ ≈ 1)", () => {
+  it("nothing pruned (θ ≈ 0) and everything but the text tokens pruned (θ ≈ 1)", async () => {
     const rng = new Rng(62);
     const x = makeIn(rng, 2, 2, 5, 6, 4, 8);
     x.wz.fill(f(0.5));
     x.wr.fill(-100); x.ws.fill(-100);
-    const all = check(x, {}, "nothing pruned");
+    const all = await check(be, x, {}, "nothing pruned");
     expect(all.counts).toEqual([31, 31]);
     x.wr.fill(100); x.ws.fill(100);
-    const none = check(x, {}, "all vision pruned");
+    const none = await check(be, x, {}, "all vision pruned");
     expect(none.counts).toEqual([6, 6]);
   });
 
-  it("spatial backbone only (θ_r ≈ 1, θ_s ≈ 0): exactly the stride-s grid points survive", () => {
+  it("spatial backbone only (θ_r ≈ 1, θ_s ≈ 0): exactly the stride-s grid points survive", async () => {
     const rng = new Rng(63);
     const x = makeIn(rng, 1, 2, 5, 3, 4, 8);
     x.wz.fill(f(0.5));
     x.wr.fill(100); x.ws.fill(-100);
-    const ref = check(x, { stride: 2 }, "grid s=2");
+    const ref = await check(be, x, { stride: 2 }, "grid s=2");
     expect(ref.counts).toEqual([9 + 3]); // 3×3 grid points of a 5×5 grid
-    const ref3 = check(x, { stride: 3 }, "grid s=3");
+    const ref3 = await check(be, x, { stride: 3 }, "grid s=3");
     expect(ref3.counts).toEqual([4 + 3]);
   });
 

@@ -5,7 +5,7 @@
  * group is a zero row), and the inverse gather (id −1 gives zeros).
  */
 import { afterAll, describe, it } from "vitest";
-import { type T64, compileExample, expectClose, f32In, i32In, randint, randn, reportMaxSeen, runGraph, t64, zeros64 } from "./util.ts";
+import { type T64, compileExample, expectClose, f32In, i32In, randint, randn, reportMaxSeen, runOn, describeBackends, type Backend, t64, zeros64 } from "./util.ts";
 
 afterAll(() => reportMaxSeen("subtoken"));
 
@@ -55,17 +55,19 @@ function runsGroups(B: number, N: number, G: number, seed: number): T64 {
   return out;
 }
 
-describe("code subtoken merge (examples/code-subtoken-merge)", () => {
+describeBackends("code subtoken merge (examples/code-subtoken-merge)", (be) => {
   const cases: [number, number, string][] = [
     [16, 4, "runs"],
     [33, 8, "runs"],
+    [67, 8, "runs"], // more tokens than one 64-wide tile
+    [129, 8, "scattered"],
     [17, 64, "runs"], // more groups than tokens: the unused ones are zero rows
     [15, 5, "scattered"], // arbitrary (non-contiguous) ids with −1
     [9, 1, "scattered"],
     [8, 3, "all-minus-one"],
   ];
   for (const [N, G, kind] of cases)
-    it(`${kind}, N = ${N}, groups = ${G}`, () => {
+    it(`${kind}, N = ${N}, groups = ${G}`, async () => {
       const B = 2, C = 5;
       const h = randn([B, N, C], N * 10 + G);
       const group =
@@ -77,12 +79,12 @@ describe("code subtoken merge (examples/code-subtoken-merge)", () => {
             return g;
           })();
       const merged = groupMeanRef(h, group, G);
-      const [m] = runGraph(compileExample("code-subtoken-merge", "subtoken_merge", { groups: G }), { h: f32In(h), group: i32In(group) });
+      const [m] = await runOn(be, compileExample("code-subtoken-merge", "subtoken_merge", { groups: G }), { h: f32In(h), group: i32In(group) });
       expectClose("subtoken_merge: merge", m!, merged);
-      const [rt] = runGraph(compileExample("code-subtoken-merge", "subtoken_roundtrip", { groups: G }), { h: f32In(h), group: i32In(group) });
+      const [rt] = await runOn(be, compileExample("code-subtoken-merge", "subtoken_roundtrip", { groups: G }), { h: f32In(h), group: i32In(group) });
       expectClose("subtoken_roundtrip: roundtrip", rt!, expandRef(merged, group));
       const gv = randn([B, G, C], N + 99);
-      const [ex] = runGraph(compileExample("code-subtoken-merge", "subtoken_expand", { groups: G }), { g: f32In(gv), group: i32In(group) });
+      const [ex] = await runOn(be, compileExample("code-subtoken-merge", "subtoken_expand", { groups: G }), { g: f32In(gv), group: i32In(group) });
       expectClose("subtoken_expand: expand", ex!, expandRef(gv, group), 0);
     });
 });

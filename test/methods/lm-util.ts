@@ -13,10 +13,23 @@ import { compileSource } from "../../compiler/compile.ts";
 import type { Graph } from "../../compiler/graph/node.ts";
 import { hostTensor, interpret, type HostTensor } from "../../compiler/graph/interp.ts";
 
+export { ALL_BACKENDS, BACKENDS, describeBackends, programOf, runOn, unavailable, type Backend } from "./backends.ts";
+
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Compiles `path` (relative to the repo root) with -D defines and returns the named graph. */
+const graphs = new Map<string, Graph>();
+
+/** Compiles `path` (relative to the repo root) with -D defines and returns the named graph (cached, so each backend compiles it once). */
 export function compileExample(path: string, graph?: string, defines: Record<string, number | boolean> = {}): Graph {
+  const key = `${path}|${graph}|${JSON.stringify(defines)}`;
+  const hit = graphs.get(key);
+  if (hit) return hit;
+  const g = compileExampleUncached(path, graph, defines);
+  graphs.set(key, g);
+  return g;
+}
+
+function compileExampleUncached(path: string, graph?: string, defines: Record<string, number | boolean> = {}): Graph {
   const full = join(ROOT, path);
   const res = compileSource(full, readFileSync(full, "utf8"), { graph, defines });
   if (!res.ok || res.internalError) throw new Error(`compile ${path}: ${res.diagnostics.map((d) => d.message).join("; ")} ${res.internalError ? String(res.internalError.error) : ""}`);
@@ -27,6 +40,15 @@ export function compileExample(path: string, graph?: string, defines: Record<str
 
 /** Compiles a source text as if it lived at `path` (so `std/...` imports resolve). */
 export function compileText(path: string, text: string, graph?: string, defines: Record<string, number | boolean> = {}): Graph {
+  const key = `text|${path}|${text}|${graph}|${JSON.stringify(defines)}`;
+  const hit = graphs.get(key);
+  if (hit) return hit;
+  const g = compileTextUncached(path, text, graph, defines);
+  graphs.set(key, g);
+  return g;
+}
+
+function compileTextUncached(path: string, text: string, graph?: string, defines: Record<string, number | boolean> = {}): Graph {
   const full = join(ROOT, path);
   const res = compileSource(full, text, { graph, defines });
   if (!res.ok || res.internalError) throw new Error(`compile: ${res.diagnostics.map((d) => d.message).join("; ")} ${res.internalError ? String(res.internalError.error) : ""}`);

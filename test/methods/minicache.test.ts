@@ -8,7 +8,7 @@
  *   restored K and V of layer l.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { Rng, boolt, compileExample, expectClose, expectExact, f32t, refAttention, reportErrors, run } from "./lm-util.ts";
+import { Rng, boolt, compileExample, expectClose, expectExact, f32t, refAttention, reportErrors, runOn, describeBackends, type Backend } from "./lm-util.ts";
 
 const PATH = "examples/minicache/minicache.attn";
 
@@ -66,6 +66,29 @@ function refAttend(q: Float64Array, K: Float64Array, V: Float64Array, BH: number
   return o;
 }
 
+/**
+ * An adjacent-layer pair whose angles all lie in [0.35π, 0.6π] (x_cur = x_prev rotated by θ in a
+ * random plane, scaled by 1.3): δ_min ≥ δ_max / 2, so δ_max − δ_min is exact in f32 (Sterbenz)
+ * and δ_min + (δ_max − δ_min)·1 = δ_max exactly. With γ = 1 no token is then retained on every
+ * backend; with random pairs the f32 threshold can land one ulp below δ_max and keep that token.
+ */
+function rotatedPair(rng: Rng, BH: number, T: number, D: number): [Float64Array, Float64Array] {
+  const a = rng.normals(BH * T * D);
+  const b = new Float64Array(a.length);
+  for (let n = 0; n < BH * T; n++) {
+    const x = a.subarray(n * D, (n + 1) * D);
+    const nx = Math.hypot(...x);
+    const u = Float64Array.from({ length: D }, () => rng.normal());
+    let dot = 0;
+    for (let c = 0; c < D; c++) dot += (u[c]! * x[c]!) / nx;
+    for (let c = 0; c < D; c++) u[c]! -= (dot * x[c]!) / nx;
+    const nu = Math.hypot(...u);
+    const th = Math.PI * (0.35 + 0.25 * rng.next());
+    for (let c = 0; c < D; c++) b[n * D + c] = Math.fround(1.3 * (Math.cos(th) * x[c]! + Math.sin(th) * nx * (u[c]! / nu)));
+  }
+  return [a, b];
+}
+
 /** Random adjacent-layer pair: x_cur = x_prev + noise, with some special tokens. */
 function pair(rng: Rng, BH: number, T: number, D: number, noise: number, special = true): [Float64Array, Float64Array] {
   const a = rng.normals(BH * T * D);
@@ -78,14 +101,14 @@ function pair(rng: Rng, BH: number, T: number, D: number, noise: number, special
   return [a, b];
 }
 
-describe("MiniCache (methods.md §8) against an independent reference", () => {
-  for (const [t, gamma] of [[0.6, 0.05], [0.5, 0.2], [0.3, 0.0]] as const) {
-    it(`compress: t = ${t}, γ = ${gamma}, odd T, antipodal and parallel tokens`, () => {
-      const rng = new Rng(80 + gamma * 100);
-      const B = 2, H = 2, T = 13, D = 6;
+describeBackends("MiniCache (methods.md §8) against an independent reference", (be) => {
+  for (const [t, gamma, T] of [[0.6, 0.05, 13], [0.5, 0.2, 13], [0.3, 0.0, 13], [0.6, 0.05, 67], [0.5, 0.2, 129]] as const) {
+    it(`compress: t = ${t}, γ = ${gamma}, odd T = ${T}, antipodal and parallel tokens`, async () => {
+      const rng = new Rng(80 + gamma * 100 + T);
+      const B = 2, H = 2, D = 6;
       const [a, b] = pair(rng, B * H, T, D, 0.6);
       const g = compileExample(PATH, "minicache_compress", { t, gamma });
-      const [e, na, nb, keep, rp, rc, cnt] = run(g, { x_prev: f32t([B, H, T, D], a), x_cur: f32t([B, H, T, D], b) });
+      const [e, na, nb, keep, rp, rc, cnt] = await runOn(be, g, { x_prev: f32t([B, H, T, D], a), x_cur: f32t([B, H, T, D], b) });
       const ref = refCompress(a, b, B * H, T, D, t, gamma);
       // §8.4: the direction of an antipodal token (Ω = π) is meaningless (it is retained, so e is
       // never used there); compare e on the other tokens only.
@@ -108,7 +131,7 @@ describe("MiniCache (methods.md §8) against an independent reference", () => {
     });
   }
 
-  it("attend: restored cache via per-key scales equals attention over n·e with retained originals", () => {
+  it("attend: restored cache via per-key scales equals attention over n·e with retained originals", async () => {
     const rng = new Rng(90);
     const B = 2, H = 2, T = 11, N = 5, D = 8;
     const [ka, kb] = pair(rng, B * H, T, D, 0.5);
@@ -117,7 +140,7 @@ describe("MiniCache (methods.md §8) against an independent reference", () => {
     const q = rng.normals(B * H * N * D);
     const g = compileExample(PATH, "minicache_attend");
     const sh = [B, H, T, D], s3 = [B, H, T];
-    const [o] = run(g, {
+    const [o] = await runOn(be, g, {
       q: f32t([B, H, N, D], q),
       e_k: f32t(sh, ck.e), n_k: f32t(s3, ck.nb), keep_k: boolt(s3, ck.keep), rows_k: f32t(sh, ck.rowsCur),
       e_v: f32t(sh, cv.e), n_v: f32t(s3, cv.nb), keep_v: boolt(s3, cv.keep), rows_v: f32t(sh, cv.rowsCur),
@@ -126,17 +149,18 @@ describe("MiniCache (methods.md §8) against an independent reference", () => {
     expectClose(o!.data, ref, "minicache attend o");
   });
 
-  for (const gamma of [0.05, 0, 1]) {
-    it(`layer end to end (γ = ${gamma}${gamma === 0 ? ": all but the min-δ token retained" : gamma === 1 ? ": nothing retained" : ""})`, () => {
-      const rng = new Rng(91);
-      const B = 1, H = 3, T = 15, N = 4, D = 6;
-      // with γ = 1 nothing is retained, so leave out the antipodal token, whose merged direction is meaningless (§8.4)
-      const [ka, kb] = pair(rng, B * H, T, D, 0.7, gamma !== 1);
-      const [va, vb] = pair(rng, B * H, T, D, 0.7, gamma !== 1);
+  for (const [gamma, T] of [[0.05, 15], [0, 15], [1, 15], [0.05, 67]] as const) {
+    it(`layer end to end (T = ${T}, γ = ${gamma}${gamma === 0 ? ": all but the min-δ token retained" : gamma === 1 ? ": nothing retained" : ""})`, async () => {
+      const rng = new Rng(91 + (T === 15 ? 0 : T));
+      const B = 1, H = 3, N = 4, D = 6;
+      // with γ = 1 nothing is retained, so leave out the antipodal token, whose merged direction is
+      // meaningless (§8.4), and keep δ_min ≥ δ_max/2 so that "nothing retained" is exact in f32
+      const [ka, kb] = gamma === 1 ? rotatedPair(rng, B * H, T, D) : pair(rng, B * H, T, D, 0.7);
+      const [va, vb] = gamma === 1 ? rotatedPair(rng, B * H, T, D) : pair(rng, B * H, T, D, 0.7);
       const q = rng.normals(B * H * N * D);
       const g = compileExample(PATH, "minicache_layer", { gamma });
       const sh = [B, H, T, D];
-      const [o] = run(g, { q: f32t([B, H, N, D], q), k_prev: f32t(sh, ka), k_cur: f32t(sh, kb), v_prev: f32t(sh, va), v_cur: f32t(sh, vb) });
+      const [o] = await runOn(be, g, { q: f32t([B, H, N, D], q), k_prev: f32t(sh, ka), k_cur: f32t(sh, kb), v_prev: f32t(sh, va), v_cur: f32t(sh, vb) });
       const ck = refCompress(ka, kb, B * H, T, D, 0.6, gamma), cv = refCompress(va, vb, B * H, T, D, 0.6, gamma);
       if (gamma === 1) expect(ck.count).toEqual([0, 0, 0]);
       if (gamma === 0) expect(ck.count).toEqual([T - 1, T - 1, T - 1]);

@@ -13,7 +13,7 @@
  *   others carry h^(r) on.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { Rng, compileExample, expectClose, f32t, reportErrors, run, sigmoid, topkIndices } from "./lm-util.ts";
+import { Rng, compileExample, expectClose, f32t, reportErrors, runOn, describeBackends, type Backend, sigmoid, topkIndices } from "./lm-util.ts";
 
 const PATH = "examples/mor/mor.attn";
 const HEADS = 4;
@@ -142,80 +142,85 @@ function weightInputs(W: W) {
   return { ln1: f32t([C], W.ln1), wqkv: f32t([C, 3 * C], W.wqkv), wo: f32t([C, C], W.wo), ln2: f32t([C], W.ln2), w1: f32t([C, F], W.w1), w2: f32t([F, C], W.w2) };
 }
 
-function checkExpert(rng: Rng, B: number, N: number, C: number, F: number, label: string, alpha = 0.1, wrScale = 1) {
+async function checkExpert(be: Backend, rng: Rng, B: number, N: number, C: number, F: number, label: string, alpha = 0.1, wrScale = 1) {
   const W = weights(rng, C, F);
   const x = rng.normals(B * N * C);
   const wr = rng.normals(3 * C, wrScale);
   const g = compileExample(PATH, "mor_expert", { alpha });
-  const [o] = run(g, { x: f32t([B, N, C], x), wr: f32t([3, C], wr), ...weightInputs(W) });
+  const [o] = await runOn(be, g, { x: f32t([B, N, C], x), wr: f32t([3, C], wr), ...weightInputs(W) });
   const ref = refExpert(x, wr, W, B, N, alpha);
   expectClose(o!.data, ref.out, `mor expert ${label}`, 1e-5);
   return ref;
 }
 
-function checkToken(rng: Rng, B: number, N: number, C: number, F: number, label: string, tweak?: (x: Float64Array, wt: Float64Array) => void) {
+async function checkToken(be: Backend, rng: Rng, B: number, N: number, C: number, F: number, label: string, tweak?: (x: Float64Array, wt: Float64Array) => void) {
   const W = weights(rng, C, F);
   const x = rng.normals(B * N * C);
   const wt = rng.normals(C * 3, 1.5);
   tweak?.(x, wt);
   const g = compileExample(PATH, "mor_token");
-  const [o] = run(g, { x: f32t([B, N, C], x), wt: f32t([C, 3], wt), ...weightInputs(W) });
+  const [o] = await runOn(be, g, { x: f32t([B, N, C], x), wt: f32t([C, 3], wt), ...weightInputs(W) });
   const ref = refToken(x, wt, W, B, N);
   expectClose(o!.data, ref.out, `mor token ${label}`, 1e-5);
   return ref;
 }
 
-describe("MoR expert-choice routing (methods.md §9.2) against an independent reference", () => {
-  it("capacities 1, 2/3, 1/3 with odd N: k_r = 7, 4, 2; nested subsets", () => {
-    const ref = checkExpert(new Rng(100), 2, 7, 8, 12, "N=7");
+describeBackends("MoR expert-choice routing (methods.md §9.2) against an independent reference", (be) => {
+  it("capacities 1, 2/3, 1/3 with odd N: k_r = 7, 4, 2; nested subsets", async () => {
+    const ref = await checkExpert(be, new Rng(100), 2, 7, 8, 12, "N=7");
     for (const bs of ref.sels) {
       expect(bs.map((s) => s.length)).toEqual([7, 4, 2]);
       expect(bs[2]!.every((p) => bs[1]!.includes(p))).toBe(true);
     }
   });
-  it("N = 9 (k = 9, 6, 3), C = 16, α = 0.5", () => {
-    const ref = checkExpert(new Rng(101), 1, 9, 16, 20, "N=9 α=0.5", 0.5, 2);
+  it("N = 67 and 129 (past the 64-wide tiles): k_r = 67, 44, 22 and 129, 86, 43", async () => {
+    expect((await checkExpert(be, new Rng(105), 1, 67, 8, 8, "N=67")).sels[0]!.map((s) => s.length)).toEqual([67, 44, 22]);
+    expect((await checkExpert(be, new Rng(106), 1, 129, 8, 8, "N=129")).sels[0]!.map((s) => s.length)).toEqual([129, 86, 43]);
+  });
+  it("N = 9 (k = 9, 6, 3), C = 16, α = 0.5", async () => {
+    const ref = await checkExpert(be, new Rng(101), 1, 9, 16, 20, "N=9 α=0.5", 0.5, 2);
     expect(ref.sels[0]!.map((s) => s.length)).toEqual([9, 6, 3]);
   });
-  it("tiny N: k_r = max(1, ·) (N = 2 → 2, 1, 1; N = 1 → 1, 1, 1)", () => {
-    expect(checkExpert(new Rng(102), 2, 2, 8, 8, "N=2").sels[0]!.map((s) => s.length)).toEqual([2, 1, 1]);
-    expect(checkExpert(new Rng(103), 1, 1, 8, 8, "N=1").sels[0]!.map((s) => s.length)).toEqual([1, 1, 1]);
+  it("tiny N: k_r = max(1, ·) (N = 2 → 2, 1, 1; N = 1 → 1, 1, 1)", async () => {
+    expect((await checkExpert(be, new Rng(102), 2, 2, 8, 8, "N=2")).sels[0]!.map((s) => s.length)).toEqual([2, 1, 1]);
+    expect((await checkExpert(be, new Rng(103), 1, 1, 8, 8, "N=1")).sels[0]!.map((s) => s.length)).toEqual([1, 1, 1]);
   });
-  it("tied gates (zero router) select the lowest positions", () => {
+  it("tied gates (zero router) select the lowest positions", async () => {
     const rng = new Rng(104);
     const B = 1, N = 8, C = 8, F = 8;
     const W = weights(rng, C, F);
     const x = rng.normals(B * N * C);
     const wr = new Float64Array(3 * C);
     const g = compileExample(PATH, "mor_expert");
-    const [o] = run(g, { x: f32t([B, N, C], x), wr: f32t([3, C], wr), ...weightInputs(W) });
+    const [o] = await runOn(be, g, { x: f32t([B, N, C], x), wr: f32t([3, C], wr), ...weightInputs(W) });
     const ref = refExpert(x, wr, W, B, N, 0.1);
     expect(ref.sels[0]).toEqual([[0, 1, 2, 3, 4, 5, 6, 7], [0, 1, 2, 3, 4], [0, 1]]);
     expectClose(o!.data, ref.out, "mor expert ties");
   });
 });
 
-describe("MoR token-choice routing (methods.md §9.3) against an independent reference", () => {
-  it("random router: mixed depths, ragged recursions", () => {
-    const ref = checkToken(new Rng(110), 2, 9, 8, 12, "random N=9");
+describeBackends("MoR token-choice routing (methods.md §9.3) against an independent reference", (be) => {
+  it("random router: mixed depths, ragged recursions", async () => {
+    const ref = await checkToken(be, new Rng(110), 2, 9, 8, 12, "random N=9");
     const ds = new Set(ref.depths.flat());
     expect(ds.size).toBeGreaterThan(1);
-    checkToken(new Rng(111), 1, 13, 16, 8, "random N=13 C=16");
+    await checkToken(be, new Rng(111), 1, 13, 16, 8, "random N=13 C=16");
+    await checkToken(be, new Rng(115), 1, 67, 8, 8, "random N=67");
   });
-  it("every token at the maximum depth (all three recursions, dense)", () => {
-    const ref = checkToken(new Rng(112), 2, 7, 8, 8, "all depth 2", (x, wt) => {
+  it("every token at the maximum depth (all three recursions, dense)", async () => {
+    const ref = await checkToken(be, new Rng(112), 2, 7, 8, 8, "all depth 2", (x, wt) => {
       for (let i = 0; i < x.length; i += 8) x[i] = 4;
       wt.fill(0);
       wt[0 * 3 + 2] = 5;
     });
     expect(ref.depths.flat().every((d) => d === 2)).toBe(true);
   });
-  it("tied router probabilities (zero router): depth 0 for every token, weight 1/3", () => {
-    const ref = checkToken(new Rng(113), 1, 6, 8, 8, "ties depth 0", (_x, wt) => wt.fill(0));
+  it("tied router probabilities (zero router): depth 0 for every token, weight 1/3", async () => {
+    const ref = await checkToken(be, new Rng(113), 1, 6, 8, 8, "ties depth 0", (_x, wt) => wt.fill(0));
     expect(ref.depths.flat().every((d) => d === 0)).toBe(true);
   });
-  it("a single token at depth 2 among depth-0 tokens attends only to itself in recursions 1 and 2", () => {
-    checkToken(new Rng(114), 1, 5, 8, 8, "lone deep token", (x, wt) => {
+  it("a single token at depth 2 among depth-0 tokens attends only to itself in recursions 1 and 2", async () => {
+    await checkToken(be, new Rng(114), 1, 5, 8, 8, "lone deep token", (x, wt) => {
       wt.fill(0);
       wt[0 * 3 + 2] = 6;
       for (let n = 0; n < 5; n++) x[n * 8] = n === 3 ? 3 : -3;

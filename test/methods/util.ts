@@ -16,6 +16,8 @@ import { compileSource } from "../../compiler/compile.ts";
 import type { Graph } from "../../compiler/graph/node.ts";
 import { hostTensor, interpret, type HostTensor } from "../../compiler/graph/interp.ts";
 
+export { ALL_BACKENDS, BACKENDS, describeBackends, programOf, runOn, unavailable, type Backend } from "./backends.ts";
+
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** A dense row-major float64 tensor. */
@@ -105,8 +107,12 @@ export function compileExample(dir: string, graph: string, defines: Record<strin
 
 /** Compiles a test-local program text (std/ imports resolve as usual). */
 export function compileLocal(name: string, text: string, defines: Record<string, number | boolean> = {}): Graph {
+  const key = `local|${name}|${text}|${JSON.stringify(defines)}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
   const r = compileSource(`test/methods/${name}.attn`, text, { defines });
   if (!r.ok || r.graphs.length !== 1) throw new Error(`${name}: ${r.diagnostics.map((d) => d.message).join("\n")}`);
+  cache.set(key, r.graphs[0]!);
   return r.graphs[0]!;
 }
 
