@@ -20,11 +20,45 @@ const dims = new Map<string, Dim>();
 /** Keys of `div(X, k)` atoms (constant k > 0) assumed exact: k * (X / k) simplifies to X. */
 const exactDivs = new Set<string>();
 
+/**
+ * Memo tables. Dims are interned, so an operation on two dims is a pure function of their ids —
+ * except that registering an exact division changes what `make` returns (cancelExact), so the
+ * operation tables are emptied whenever exactDivs grows. Constants, variables, monomial splits
+ * and printed text never depend on exactDivs.
+ */
+const constDims = new Map<number, Dim>();
+const varDims = new Map<string, Dim>();
+const monoAtoms = new Map<string, readonly string[]>();
+const opMemo = { add: new Map<number, Dim>(), mul: new Map<number, Dim>(), div: new Map<number, Dim>(), mod: new Map<number, Dim>(), min: new Map<number, Dim>(), max: new Map<number, Dim>() };
+/** Pair key of two dims for the memo tables (ids stay far below 2^26 in practice; beyond, no memo). */
+const ID_LIMIT = 2 ** 26;
+const pairKey = (x: Dim, y: Dim): number => (x.id < ID_LIMIT && y.id < ID_LIMIT ? x.id * ID_LIMIT + y.id : -1);
+function memo(table: Map<number, Dim>, x: Dim, y: Dim, f: (x: Dim, y: Dim) => Dim): Dim {
+  const k = pairKey(x, y);
+  if (k < 0) return f(x, y);
+  let r = table.get(k);
+  if (r === undefined) {
+    r = f(x, y);
+    table.set(k, r);
+  }
+  return r;
+}
+let nextDimId = 0;
+
 export class Dim {
+  /** Interning order: unique per process. */
+  readonly id = nextDimId++;
+  /** The integer value when the dim is constant. */
+  readonly value: number | undefined;
+  /** @internal printDim's memo. */
+  text: string | undefined;
+
   private constructor(
     readonly terms: Terms,
     readonly key: string,
-  ) {}
+  ) {
+    this.value = terms.size === 0 ? 0 : terms.size === 1 && terms.has("") ? terms.get("")! : undefined;
+  }
 
   /** @internal */
   static make(terms: Map<string, number>): Dim {
@@ -41,13 +75,6 @@ export class Dim {
       dims.set(key, d);
     }
     return d;
-  }
-
-  /** The integer value when the dim is constant. */
-  get value(): number | undefined {
-    if (this.terms.size === 0) return 0;
-    if (this.terms.size === 1 && this.terms.has("")) return this.terms.get("")!;
-    return undefined;
   }
 
   get isConst(): boolean {
@@ -70,10 +97,16 @@ export type DimLike = Dim | number | string;
 export function dim(x: DimLike): Dim {
   if (x instanceof Dim) return x;
   if (typeof x === "number") {
-    if (!Number.isInteger(x)) throw new RangeError(`dim must be an integer, got ${x}`);
-    return Dim.make(new Map([["", x]]));
+    let d = constDims.get(x);
+    if (d === undefined) {
+      if (!Number.isInteger(x)) throw new RangeError(`dim must be an integer, got ${x}`);
+      constDims.set(x, (d = Dim.make(new Map([["", x]]))));
+    }
+    return d;
   }
-  return atomDim(varAtom(x));
+  let d = varDims.get(x);
+  if (d === undefined) varDims.set(x, (d = atomDim(varAtom(x))));
+  return d;
 }
 
 function varAtom(name: string): Atom {
@@ -92,8 +125,15 @@ function opAtom(kind: "div" | "mod" | "min" | "max", a: Dim, b: Dim): Atom {
 
 const atomByKey = (k: string): Atom => atoms.get(k)!;
 
-/** The atom keys of a monomial key: split on "*" outside parentheses (op atom keys nest dim keys). */
-function splitMono(mono: string): string[] {
+/** The atom keys of a monomial key (memoized; do not mutate the result). */
+function splitMono(mono: string): readonly string[] {
+  let r = monoAtoms.get(mono);
+  if (r === undefined) monoAtoms.set(mono, (r = Object.freeze(splitMonoText(mono))));
+  return r;
+}
+
+/** Splits a monomial key on "*" outside parentheses (op atom keys nest dim keys). */
+function splitMonoText(mono: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let start = 0;
@@ -115,8 +155,10 @@ function atomDim(a: Atom): Dim {
 }
 
 export function add(a: DimLike, b: DimLike): Dim {
-  const x = dim(a);
-  const y = dim(b);
+  return memo(opMemo.add, dim(a), dim(b), addDims);
+}
+
+function addDims(x: Dim, y: Dim): Dim {
   const t = new Map(x.terms);
   for (const [k, v] of y.terms) t.set(k, (t.get(k) ?? 0) + v);
   return Dim.make(t);
@@ -131,8 +173,10 @@ export function sub(a: DimLike, b: DimLike): Dim {
 }
 
 export function mul(a: DimLike, b: DimLike): Dim {
-  const x = dim(a);
-  const y = dim(b);
+  return memo(opMemo.mul, dim(a), dim(b), mulDims);
+}
+
+function mulDims(x: Dim, y: Dim): Dim {
   const t = new Map<string, number>();
   for (const [ka, va] of x.terms)
     for (const [kb, vb] of y.terms) {
@@ -147,8 +191,10 @@ const floorMod = (a: number, b: number): number => a - Math.floor(a / b) * b;
 
 /** Floored division. Throws RangeError on a constant zero divisor. */
 export function div(a: DimLike, b: DimLike): Dim {
-  const x = dim(a);
-  const y = dim(b);
+  return memo(opMemo.div, dim(a), dim(b), divDims);
+}
+
+function divDims(x: Dim, y: Dim): Dim {
   const yv = y.value;
   if (yv === 0) throw new RangeError("division by zero");
   const xv = x.value;
@@ -180,7 +226,7 @@ function divideMonomial(x: Dim, y: Dim, scaled = false): Dim | undefined {
   const out = new Map<string, number>();
   for (const [mono, coef] of x.terms) {
     if (coef % yc !== 0) return undefined;
-    const rest = mono === "" ? [] : splitMono(mono);
+    const rest = mono === "" ? [] : [...splitMono(mono)];
     for (const a of yAtoms) {
       const i = rest.indexOf(a);
       if (i < 0) return undefined;
@@ -202,7 +248,10 @@ export function exactDiv(a: DimLike, k: number): Dim {
   if (d.terms.size === 1) {
     const [[mono, coef]] = [...d.terms] as [[string, number]];
     const at = coef === 1 && mono !== "" ? atoms.get(mono) : undefined;
-    if (at && at.kind === "div" && at.b.value === k && at.a === dim(a)) exactDivs.add(at.key);
+    if (at && at.kind === "div" && at.b.value === k && at.a === dim(a) && !exactDivs.has(at.key)) {
+      exactDivs.add(at.key);
+      for (const t of Object.values(opMemo)) t.clear();
+    }
   }
   return d;
 }
@@ -245,8 +294,10 @@ export function ceilDiv(a: DimLike, b: DimLike): Dim {
 }
 
 export function mod(a: DimLike, b: DimLike): Dim {
-  const x = dim(a);
-  const y = dim(b);
+  return memo(opMemo.mod, dim(a), dim(b), modDims);
+}
+
+function modDims(x: Dim, y: Dim): Dim {
   const yv = y.value;
   if (yv === 0) throw new RangeError("modulo by zero");
   const xv = x.value;
@@ -261,8 +312,10 @@ export function mod(a: DimLike, b: DimLike): Dim {
 const provablyNonneg = (d: Dim): boolean => [...d.terms.values()].every((c) => c >= 0);
 
 export function min(a: DimLike, b: DimLike): Dim {
-  const x = dim(a);
-  const y = dim(b);
+  return memo(opMemo.min, dim(a), dim(b), minDims);
+}
+
+function minDims(x: Dim, y: Dim): Dim {
   if (x === y) return x;
   const d = sub(x, y).value;
   if (d !== undefined) return d <= 0 ? x : y;
@@ -273,8 +326,10 @@ export function min(a: DimLike, b: DimLike): Dim {
 }
 
 export function max(a: DimLike, b: DimLike): Dim {
-  const x = dim(a);
-  const y = dim(b);
+  return memo(opMemo.max, dim(a), dim(b), maxDims);
+}
+
+function maxDims(x: Dim, y: Dim): Dim {
   if (x === y) return x;
   const d = sub(x, y).value;
   if (d !== undefined) return d >= 0 ? x : y;
@@ -366,6 +421,10 @@ export function asVar(d: Dim): string | undefined {
 
 /** Human-readable form: `N - r + 1`, `(N + 1) / 2`, `S*S`. Also the IR text form (re-parseable). */
 export function printDim(d: Dim): string {
+  return (d.text ??= printTerms(d));
+}
+
+function printTerms(d: Dim): string {
   if (d.terms.size === 0) return "0";
   const parts: string[] = [];
   const keys = [...d.terms.keys()].sort(monoCompare);
