@@ -15,6 +15,7 @@ import { passContext, type Pass, type PassOptions, type Remark } from "./graph/p
 import { recognizeAttention } from "./graph/passes/recognize-attention.ts";
 import { graphSize } from "./graph/passes/rebuild.ts";
 import { simplify } from "./graph/passes/simplify.ts";
+import { shareArgmax } from "./graph/passes/share-argmax.ts";
 import { lowerGraph } from "./kernel/lower.ts";
 import { planMemory, type BufferPlan } from "./kernel/plan.ts";
 import type { Program } from "./kernel/program.ts";
@@ -29,6 +30,7 @@ export const GRAPH_PIPELINE: readonly Pass[] = [
   cse,
   dce,
   recognizeAttention, // matches unfused op patterns, so before fusion
+  shareArgmax, // a max read at its argmax, so fusion can drop the row it reduces
   fuseElementwise,
   simplify,
   cse,

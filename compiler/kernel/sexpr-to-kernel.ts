@@ -6,7 +6,7 @@
 import * as D from "../graph/dim.ts";
 import type { Dim } from "../graph/dim.ts";
 import type { DType } from "../graph/dtype.ts";
-import type { SExpr } from "../graph/expr.ts";
+import { exprKey, forEachExpr, type SExpr } from "../graph/expr.ts";
 import type { BinaryFn, UnaryFn } from "../graph/ops.ts";
 import { K, type KExpr, type KStmt, type KType } from "./ir.ts";
 import { roundBF16, roundF16 } from "../util/float16.ts";
@@ -115,8 +115,8 @@ export function compileExpr(e: SExpr, cx: ExprCtx, out: KStmt[]): KExpr {
     case "select": {
       // Only the chosen branch runs (a guarded load must not set the error flag).
       const c = rec(e.c);
-      const sa: KStmt[] = [];
-      const sb: KStmt[] = [];
+      const sa: KStmt[] = nested(out);
+      const sb: KStmt[] = nested(out);
       const a = compileExpr(e.a, cx, sa);
       const b = compileExpr(e.b, cx, sb);
       if (sa.length === 0 && sb.length === 0) return K.sel(c, a, b);
@@ -127,9 +127,76 @@ export function compileExpr(e: SExpr, cx: ExprCtx, out: KStmt[]): KExpr {
     }
     case "cast":
       return castK(rec(e.a), ktype(e.dtype));
-    case "reduce":
-      return narrow(emitReduce(e, cx, out));
+    case "reduce": {
+      // a reduction repeated in one body (an inlined producer read at equal indices, e.g. by
+      // elu's select) runs once: later copies reuse the value where the first one is in scope
+      const key = reduceKey(e, cx);
+      const hit = memoGet(out, key);
+      if (hit) return hit;
+      const r = narrow(emitReduce(e, cx, out));
+      memoOf(out).set(key, r);
+      return r;
+    }
   }
+}
+
+/** Statement lists opened inside another (select branches, loop bodies): where a value computed in the parent is still in scope. */
+const parents = new WeakMap<KStmt[], KStmt[]>();
+const memos = new WeakMap<KStmt[], Map<string, KExpr>>();
+const nested = (parent: KStmt[]): KStmt[] => {
+  const l: KStmt[] = [];
+  parents.set(l, parent);
+  return l;
+};
+const memoOf = (l: KStmt[]): Map<string, KExpr> => {
+  let m = memos.get(l);
+  if (!m) memos.set(l, (m = new Map()));
+  return m;
+};
+function memoGet(out: KStmt[], key: string): KExpr | undefined {
+  for (let l: KStmt[] | undefined = out; l; l = parents.get(l)) {
+    const hit = memos.get(l)?.get(key);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** A reduction up to the names of its own variables, with the kernel values of its free variables. */
+function reduceKey(e: SExpr, cx: ExprCtx): string {
+  const bound = new Set<number>();
+  const free = new Set<number>();
+  let score = false;
+  forEachExpr(e, (x) => {
+    if (x.k === "reduce") for (const v of x.vars) bound.add(v.id);
+    else if (x.k === "var" && !bound.has(x.id)) free.add(x.id);
+    else if (x.k === "score") score = true;
+  });
+  const ren = new Map<number, number>();
+  let next = 0;
+  const canon = (x: SExpr): string => {
+    switch (x.k) {
+      case "var":
+        return ren.has(x.id) ? `r${ren.get(x.id)}` : `v${x.id}`;
+      case "load":
+        return `$${x.src}[${x.idx.map(canon).join(",")}]`;
+      case "unary":
+      case "cast":
+        return `${x.k === "cast" ? "cast" : x.fn}<${x.dtype}>(${canon(x.a)})`;
+      case "binary":
+        return `${x.fn}<${x.dtype}>(${canon(x.a)},${canon(x.b)})`;
+      case "select":
+        return `sel<${x.dtype}>(${canon(x.c)},${canon(x.a)},${canon(x.b)})`;
+      case "reduce": {
+        for (const v of x.vars) ren.set(v.id, next++);
+        const vs = x.vars.map((v) => `r${ren.get(v.id)}<${v.extent.toString()}`).join(",");
+        return `${x.fn}<${x.dtype}>[${vs}|${x.cond ? canon(x.cond) : ""}](${canon(x.body)})`;
+      }
+      default:
+        return exprKey(x) + `<${x.dtype}>`;
+    }
+  };
+  const env = [...free].sort((a, b) => a - b).map((id) => `v${id}=${JSON.stringify(cx.vars.get(id))}`);
+  return `${canon(e)} ${env.join(" ")}${score ? ` score=${JSON.stringify(cx.score)}` : ""}`;
 }
 
 /**
@@ -269,7 +336,7 @@ function emitReduce(e: Extract<SExpr, { k: "reduce" }>, cx: ExprCtx, out: KStmt[
     cx.extents.set(v.id, v.extent);
     return { name, end: dimToK(v.extent, cx.sc) };
   });
-  const work: KStmt[] = [];
+  const work: KStmt[] = nested(out);
   const body = compileExpr(e.body, cx, work);
   const accV = K.v(acc, arg ? bodyT : t);
   const bv = arg ? body : castK(body, t);
@@ -307,7 +374,7 @@ function emitReduce(e: Extract<SExpr, { k: "reduce" }>, cx: ExprCtx, out: KStmt[
     }
   }
   if (e.cond) {
-    const condStmts: KStmt[] = [];
+    const condStmts: KStmt[] = nested(out);
     const c = compileExpr(e.cond, cx, condStmts);
     inner.push(...condStmts, { k: "if", cond: c, then: work });
   } else inner.push(...work);

@@ -31,7 +31,7 @@ describe("attnc compile pipeline flags", () => {
     expect(one.stdout.match(/^\/\/ ---- after /gm)).toHaveLength(1);
     expect(one.stdout).toContain("// ---- after recognize-attention (graph hand) ----\ngraph hand(");
     const all = await attnc("compile", HAND, "--print-after", "all");
-    expect(all.stdout.match(/^\/\/ ---- after /gm)).toHaveLength(11);
+    expect(all.stdout.match(/^\/\/ ---- after /gm)).toHaveLength(12); // one per GRAPH_PIPELINE entry
   });
 
   it("--stop-after emits the graph as it is after that pass", async () => {

@@ -31,7 +31,7 @@ const CHAIN = `graph chain(%x: f32[B, N], %b: f32[N]) -> (%y) {
 describe("runPipeline", () => {
   it("lists its passes as data, each with a name and a description", () => {
     expect(GRAPH_PIPELINE.map((p) => p.name)).toEqual([
-      "infer-shapes", "fold-constants", "simplify", "cse", "dce", "recognize-attention", "fuse-elementwise", "simplify", "cse", "dce", "infer-shapes",
+      "infer-shapes", "fold-constants", "simplify", "cse", "dce", "recognize-attention", "share-argmax", "fuse-elementwise", "simplify", "cse", "dce", "infer-shapes",
     ]);
     for (const p of GRAPH_PIPELINE) expect(p.description.length).toBeGreaterThan(20);
     expect(GRAPH_PIPELINE.filter((p) => !p.exact).map((p) => p.name)).toEqual(["recognize-attention"]);

@@ -19,15 +19,22 @@
  *    evaluated at most numel(P) times (elementwise, reshape, a reduction over P) is always fine.
  *    Loads at different indices add up (a stencil reads P twice per element), so deep stencils
  *    stop fusing once the inlined body is no longer cheap; equal loads count once.
- * 3. P with reductions (a reduce, argmax, an index-notation sum) is inlined only as C's
- *    prologue-free epilogue: P has exactly one consumer, C, which loads it exactly once, at C's own
- *    output index [v0, …, v{r-1}], outside any reduction of C. Each P element is then computed
+ * 3. P with reductions (a reduce, argmax, an index-notation sum) is inlined only where C
+ *    evaluates it at most numel(P) times (equal loads count once: the kernel computes a repeated
+ *    reduction once): C's epilogue at its own index, or a reduction of C that reads each element
+ *    once (a GEMM into its row max: the matrix is never stored). Each P element is then computed
  *    once, as before; anything else would repeat a whole reduction per use (quadratic work).
+ *    With several consumers, P is inlined only into all of them at once (sharePlan): one consumer
+ *    may read all of it, every other one at most one element per row of P (numel(P) / extent of
+ *    an axis: argmax's companion max reads the chosen element), so the work grows by at most one
+ *    row's worth and P's buffer disappears.
  * 4. A producer that does not depend on a loop the consumer is inside is not pulled into the
  *    loop (it would be recomputed every iteration), unless it is a scalar constant or an iota.
  * 5. A producer whose own reads may set the error flag (a gather, a data-dependent load) is
- *    inlined only where the consumer reads all of it, at its own index, unconditionally; the
- *    flag must come out the same, so every element must still be evaluated.
+ *    inlined only where the consumer reads all of it unconditionally (at its own index, or
+ *    through a reduction whose variables span P's axes), or, with several consumers, where one
+ *    of them does and all of them inline it; the flag must come out the same, so every element
+ *    must still be evaluated.
  * 6. A fused body stays below `maxBodySize` expression nodes (default 512), so repeated loads of
  *    an inlined producer (stencils) cannot blow up exponentially along a chain.
  */
@@ -42,7 +49,7 @@ import type { Dim } from "../dim.ts";
 import { bodyMayFlag } from "./may-flag.ts";
 import { describeNode, type Pass, type PassContext } from "./pass.ts";
 import { forEachLoadInScope, inRange, provablyLE, rootScope } from "./ranges.ts";
-import { loopDeps, mapGraph, useCounts } from "./rebuild.ts";
+import { consumers, loopDeps, mapGraph, useCounts } from "./rebuild.ts";
 import { canonicalCompute, canonicalOperands } from "./cse.ts";
 
 /**
@@ -88,40 +95,74 @@ export interface Candidate {
   readonly body: SExpr;
 }
 
+/** How a consumer reads operand k (producer p): its loads, its evaluations of p, whether it reads all of p. */
+export interface LoadUse {
+  readonly ok: boolean;
+  readonly count: number;
+  /** Evaluations of p's body if inlined: per distinct load, once per point of every variable in scope. */
+  readonly evals: Dim;
+  /** Some load is evaluated at every point of p unconditionally (p's flag comes out the same). */
+  readonly covers: boolean;
+}
+
+export function loadUse(c: { body: SExpr; shape: Node["shape"] }, k: number, p: Node): LoadUse {
+  const evals = new Map<string, Dim>();
+  let ok = true;
+  let count = 0;
+  let covers = false;
+  forEachLoadInScope(c.body, rootScope(c.shape), (l, sc) => {
+    if (l.src !== k) return;
+    count++;
+    const key = exprKey(l);
+    const here = [...sc.extents.values()].reduce<Dim>((acc, d) => D.mul(acc, d), D.dim(1));
+    const prev = evals.get(key);
+    evals.set(key, prev === undefined ? here : D.max(prev, here));
+    if (!l.idx.every((ix, a) => inRange(ix, p.shape[a]!, sc))) ok = false;
+    // distinct variables, each spanning its axis of p, outside any branch or reduction condition
+    const ids = l.idx.map((ix, a) => (ix.k === "var" && sc.extents.get(ix.id) === p.shape[a] ? ix.id : -1));
+    if (sc.truths.size + sc.falsehoods.size === 0 && ids.every((id) => id >= 0) && new Set(ids).size === ids.length) covers = true;
+  });
+  return { ok, count, evals: [...evals.values()].reduce<Dim>((acc, d) => D.add(acc, d), D.dim(0)), covers };
+}
+
+/** "sampled": at most one element per row of p (numel(p) / some axis extent > 1); "full": at most numel(p). */
+export function evalRole(evals: Dim, p: Node): "sampled" | "full" | undefined {
+  const n = D.numel(p.shape);
+  if (p.shape.some((d) => !(d.value !== undefined && d.value <= 1) && provablyLE(D.mul(evals, d), n))) return "sampled";
+  return provablyLE(evals, n) ? "full" : undefined;
+}
+
+/** Rule 3 with several consumers: whether every consumer can inline P (at most one of them fully), and whether one reads all of it. */
+export interface SharePlan {
+  readonly ok: boolean;
+  readonly covered: boolean;
+  readonly roles: ReadonlyMap<Node, "sampled" | "full">;
+}
+
 /** Why P (operand k of a consumer with body `body`, src `src`) cannot be inlined, or undefined when it can. */
 export function refuse(
   c: { body: SExpr; shape: Node["shape"] },
   k: number,
   p: Node,
   pBody: SExpr,
-  info: { uses: number; loopEscape: boolean },
+  info: { uses: number; loopEscape: boolean; share?: () => SharePlan; consumer?: Node },
 ): string | undefined {
   if (info.loopEscape && !trivial(p)) return "the producer is loop-invariant and the consumer is inside a loop (it would be recomputed every iteration)";
-  const loads: { l: SLoad; inReduce: boolean; ok: boolean; always: boolean }[] = [];
-  // how often P's body would be evaluated: per distinct load, once per point of every variable in scope
-  const evals = new Map<string, Dim>();
-  forEachLoadInScope(c.body, rootScope(c.shape), (l, sc, inReduce) => {
-    if (l.src !== k) return;
-    const key = exprKey(l);
-    const here = [...sc.extents.values()].reduce<Dim>((acc, d) => D.mul(acc, d), D.dim(1));
-    const prev = evals.get(key);
-    evals.set(key, prev === undefined ? here : D.max(prev, here));
-    loads.push({ l, inReduce, ok: l.idx.every((ix, a) => inRange(ix, p.shape[a]!, sc)), always: !inReduce && sc.truths.size + sc.falsehoods.size === 0 });
-  });
-  const repeats = !provablyLE([...evals.values()].reduce<Dim>((acc, d) => D.add(acc, d), D.dim(0)), D.numel(p.shape));
-  if (loads.length === 0) return undefined;
-  const bad = loads.find((x) => !x.ok);
-  if (bad) return "a load of the producer may be out of range (it must read 0 there)";
+  const use = loadUse(c, k, p);
+  if (use.count === 0) return undefined;
+  if (!use.ok) return "a load of the producer may be out of range (it must read 0 there)";
+  const role = evalRole(use.evals, p);
+  const repeats = role === undefined;
+  const red = hasReduce(pBody);
+  const shared = info.uses > 1 && (red || bodyMayFlag(pBody, p.shape, p.src)) ? info.share?.() : undefined;
   if (bodyMayFlag(pBody, p.shape, p.src)) {
     // the producer's own reads may set the error flag: every element must still be evaluated
-    const whole = D.shapeEq(p.shape, c.shape) && loads.some((x) => x.always && isIdentityLoad(x.l, c.shape.length));
-    if (!whole) return "the producer may set the error flag (a data-dependent index) and the consumer does not read all of it";
+    if (!use.covers && !(shared?.ok && shared.covered)) return "the producer may set the error flag (a data-dependent index) and the consumer does not read all of it";
   }
-  if (hasReduce(pBody)) {
-    if (info.uses !== 1) return `the producer has a reduction and ${info.uses} uses (inlining would repeat the reduction)`;
-    if (loads.length !== 1) return `the producer has a reduction and is loaded ${loads.length} times`;
-    if (loads[0]!.inReduce) return "the producer has a reduction and is loaded inside a reduction (quadratic work)";
-    if (!isIdentityLoad(loads[0]!.l, c.shape.length)) return "the producer has a reduction and is not read at the consumer's own index";
+  if (red) {
+    if (info.uses !== 1 && !shared?.ok) return `the producer has a reduction and ${info.uses} uses (inlining would repeat the reduction)`;
+    if (repeats) return "the producer has a reduction and would be evaluated more often than it has elements (quadratic work)";
+    if (info.uses !== 1 && shared!.roles.get(info.consumer!) === "sampled" && role !== "sampled") return "the producer has a reduction and this consumer would read more of it than planned";
   } else if (repeats && !cheap(pBody)) {
     return "the producer is not cheap and would be evaluated more often than it has elements (broadcast or re-read in a reduction)";
   }
@@ -164,7 +205,14 @@ export const fuseElementwise: Pass = {
   run(g: Graph, cx: PassContext): Graph {
     const uses = useCounts(g);
     const loops = loopDeps(g);
+    const cons = consumers(g);
     const maxSize = cx.options.maxBodySize ?? 512;
+    const plans = new Map<Node, SharePlan>();
+    const planFor = (oldP: Node, p: Node): SharePlan => {
+      let plan = plans.get(oldP);
+      if (!plan) plans.set(oldP, (plan = sharePlan(oldP, p, cons.get(oldP) ?? [], uses.get(oldP) ?? 0, loops)));
+      return plan;
+    };
     return mapGraph(g, (old, m) => {
       const n = m.copy(old);
       const cBody = exactBody(n);
@@ -186,7 +234,9 @@ export const fuseElementwise: Pass = {
         const cl = loops.get(old)!;
         const pl = loops.get(oldP)!;
         const loopEscape = [...cl].some((l) => !pl.has(l));
-        const why = refuse({ body, shape: n.shape }, k, p, pBody, { uses: uses.get(oldP) ?? 0, loopEscape });
+        const nUses = uses.get(oldP) ?? 0;
+        const share = () => planFor(oldP, p);
+        const why = refuse({ body, shape: n.shape }, k, p, pBody, { uses: nUses, loopEscape, share, consumer: old });
         if (why) {
           if (hasWork(oldP)) cx.remark("missed", oldP, `not fused into ${describeNode(old)}: ${why}`);
           return;
@@ -202,7 +252,9 @@ export const fuseElementwise: Pass = {
         }
         size = grown;
         chosen.push({ k, body: pBody });
-        if (hasWork(oldP)) cx.remark("fired", oldP, `fused into ${describeNode(old)}`);
+        const sharedBy = nUses > 1 && hasReduce(pBody) ? plans.get(oldP) : undefined;
+        const how = sharedBy ? ` (shared by ${nUses} consumers: ${sharedBy.roles.get(old) === "sampled" ? "this one reads one element per row" : "this one reads all of it"}; not stored)` : "";
+        if (hasWork(oldP)) cx.remark("fired", oldP, `fused into ${describeNode(old)}${how}`);
       });
       if (chosen.length === 0) return n;
       const fused = inline(body, src, chosen, r);
@@ -213,3 +265,31 @@ export const fuseElementwise: Pass = {
 
 /** Producers worth a remark: ones that compute something (not constants, inputs or placeholders). */
 const hasWork = (n: Node): boolean => !["input", "const", "iota", "loop_state", "loop_index", "proj"].includes(n.op);
+
+/**
+ * Whether a producer with several consumers (oldP in the graph the pass runs on; p its image, with
+ * its fused body) can be inlined into every one of them: each has a per-element body that reads p
+ * in range, at most one reads up to numel(p) elements and the others at most one element per
+ * row, none is inside a loop p is not in, and p is not a graph output.
+ */
+function sharePlan(oldP: Node, p: Node, cs: readonly Node[], uses: number, loops: ReadonlyMap<Node, ReadonlySet<number>>): SharePlan {
+  const roles = new Map<Node, "sampled" | "full">();
+  const no: SharePlan = { ok: false, covered: false, roles };
+  if (cs.length !== uses || cs.length < 2) return no; // a graph output stays stored anyway
+  let covered = false;
+  let full = 0;
+  for (const c of cs) {
+    const cb = exactBody(c);
+    if (!cb) return no;
+    const pl = loops.get(oldP)!;
+    if ([...loops.get(c)!].some((l) => !pl.has(l))) return no;
+    const { body, src } = canonicalOperands(cb, c.src, c.shape.length);
+    const use = loadUse({ body, shape: c.shape }, src.indexOf(oldP), p);
+    const role = use.ok ? evalRole(use.evals, p) : undefined;
+    if (!role) return no;
+    roles.set(c, role);
+    if (role === "full") full++;
+    covered ||= use.covers;
+  }
+  return { ok: full <= 1, covered, roles };
+}

@@ -41,12 +41,30 @@ const VAR_MONO = /^[A-Za-z_][A-Za-z0-9_]*(\*[A-Za-z_][A-Za-z0-9_]*)*$/;
 export function nonNegative(d: Dim): boolean {
   const v = d.value;
   if (v !== undefined) return v >= 0;
+  let plain = true;
   for (const [mono, coef] of d.terms) {
     if (mono === "") {
-      if (coef < 0) return false;
-    } else if (coef <= 0 || !VAR_MONO.test(mono)) return false;
+      if (coef < 0) plain = false;
+    } else if (coef <= 0 || !VAR_MONO.test(mono)) plain = false;
   }
-  return true;
+  return plain || withoutFloorDiv(d);
+}
+
+/**
+ * d >= 0 through a floor division c·(X / k) (constant k > 0): k·d is at least k·rest + c·X when
+ * c < 0 (floor(X/k) <= X/k) and k·rest + c·(X - k + 1) when c > 0 (floor(X/k) >= (X - k + 1)/k),
+ * so d >= 0 when that bound is; e.g. N - 2·(N / 2) >= 0 and N + 1 - 2·((N + 1) / 2) >= 0.
+ */
+function withoutFloorDiv(d: Dim): boolean {
+  for (const t of D.dimTerms(d)) {
+    const a = t.atoms.length === 1 ? t.atoms[0]! : undefined;
+    const k = a && a.kind === "div" ? a.b.value : undefined;
+    if (!a || a.kind !== "div" || k === undefined || k <= 0) continue;
+    const rest = D.sub(d, D.mul(D.div(a.a, a.b), t.coef));
+    const bound = D.add(D.mul(rest, k), D.mul(t.coef < 0 ? a.a : D.sub(a.a, k - 1), t.coef));
+    return nonNegative(bound);
+  }
+  return false;
 }
 
 /** a <= b provably. */

@@ -22,56 +22,20 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_id)
       let ix7: i32 = r5;
       acc3 = _fmax(acc3, in0[((ix6 * u.d_B) + ix7)]);
     }
-    var sel37: f32 = 0.0f;
+    var sel15: f32 = 0.0f;
     if ((acc3 == (-bitcast<f32>(u._inf)))) {
-      sel37 = 0.0f;
+      sel15 = 0.0f;
     } else {
       let ix8: i32 = o2;
       let ix9: i32 = o0;
-      var acc10: f32 = (-bitcast<f32>(u._inf));
+      var acc10: f32 = 0.0f;
       for (var r12: i32 = 0i; r12 < u.d_B; r12 += 1) {
         let ix13: i32 = o2;
         let ix14: i32 = r12;
-        acc10 = _fmax(acc10, in0[((ix13 * u.d_B) + ix14)]);
+        acc10 = (acc10 + _exp((in0[((ix13 * u.d_B) + ix14)] - select(acc3, 0.0f, (acc3 == (-bitcast<f32>(u._inf)))))));
       }
-      var sel20: f32 = 0.0f;
-      if ((acc10 == (-bitcast<f32>(u._inf)))) {
-        sel20 = 0.0f;
-      } else {
-        var acc15: f32 = (-bitcast<f32>(u._inf));
-        for (var r17: i32 = 0i; r17 < u.d_B; r17 += 1) {
-          let ix18: i32 = o2;
-          let ix19: i32 = r17;
-          acc15 = _fmax(acc15, in0[((ix18 * u.d_B) + ix19)]);
-        }
-        sel20 = acc15;
-      }
-      var acc21: f32 = 0.0f;
-      for (var r23: i32 = 0i; r23 < u.d_B; r23 += 1) {
-        let ix24: i32 = o2;
-        let ix25: i32 = r23;
-        var acc26: f32 = (-bitcast<f32>(u._inf));
-        for (var r28: i32 = 0i; r28 < u.d_B; r28 += 1) {
-          let ix29: i32 = o2;
-          let ix30: i32 = r28;
-          acc26 = _fmax(acc26, in0[((ix29 * u.d_B) + ix30)]);
-        }
-        var sel36: f32 = 0.0f;
-        if ((acc26 == (-bitcast<f32>(u._inf)))) {
-          sel36 = 0.0f;
-        } else {
-          var acc31: f32 = (-bitcast<f32>(u._inf));
-          for (var r33: i32 = 0i; r33 < u.d_B; r33 += 1) {
-            let ix34: i32 = o2;
-            let ix35: i32 = r33;
-            acc31 = _fmax(acc31, in0[((ix34 * u.d_B) + ix35)]);
-          }
-          sel36 = acc31;
-        }
-        acc21 = (acc21 + _exp((in0[((ix24 * u.d_B) + ix25)] - sel36)));
-      }
-      sel37 = (_exp((in0[((ix8 * u.d_B) + ix9)] - sel20)) / acc21);
+      sel15 = (_exp((in0[((ix8 * u.d_B) + ix9)] - select(acc3, 0.0f, (acc3 == (-bitcast<f32>(u._inf)))))) / acc10);
     }
-    out[gi] = sel37;
+    out[gi] = sel15;
   }
 }
