@@ -33,8 +33,25 @@ export interface SReduce {
   readonly dtype: DType;
 }
 
+/** exprKey of compound expressions; expressions are immutable once built, so the text is too. */
+const keys = new WeakMap<SExpr, string>();
+
 /** Canonical text of an expression (used in node keys and in the IR printer). */
 export function exprKey(e: SExpr): string {
+  switch (e.k) {
+    case "var":
+      return `v${e.id}`;
+    case "score":
+      return "score";
+    case "const":
+      return `${fmtNum(e.value)}:${e.dtype}`;
+  }
+  let k = keys.get(e);
+  if (k === undefined) keys.set(e, (k = keyText(e)));
+  return k;
+}
+
+function keyText(e: SExpr): string {
   switch (e.k) {
     case "var":
       return `v${e.id}`;

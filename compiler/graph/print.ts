@@ -215,8 +215,17 @@ function constText(v: number, dt: DType): string {
 
 /** Prints a compute body or attention hook; srcT gives the dtypes of the node's operands ($i). */
 export function printExpr(e: SExpr, srcT: readonly (DType | undefined)[] = []): string {
-  return pe(e, srcT).s;
+  // expressions are immutable and passes keep untouched bodies, so the text is memoized per
+  // expression and operand dtypes (the only context the text depends on)
+  const sig = srcT.join(",");
+  let bySig = printed.get(e);
+  if (!bySig) printed.set(e, (bySig = new Map()));
+  let s = bySig.get(sig);
+  if (s === undefined) bySig.set(sig, (s = pe(e, srcT).s));
+  return s;
 }
+
+const printed = new WeakMap<SExpr, Map<string, string>>();
 
 function pe(e: SExpr, srcT: readonly (DType | undefined)[]): { s: string; prec: number } {
   if (e.k === "const") return { s: constText(e.value, e.dtype), prec: PRIMARY };

@@ -293,6 +293,19 @@ function inferAttention(n: Node<"attention">): TensorType[] {
 /** Checks a body or hook: operands, ranks, variable scoping and dtype rules. */
 function checkExpr(n: Node, e: SExpr, outer: number, scoreOk: boolean, want?: DType): void {
   if (want) need(e.dtype === want, () => `hook has dtype ${e.dtype}, expected ${want}`);
+  // the checks read only the operands' dtypes and ranks: a body that passed in one such context
+  // passes again (passes keep untouched bodies, so the verifier after each pass mostly hits this)
+  const sig = `${outer}|${scoreOk}|${n.src.map((s) => `${s.dtype}${s.shape.length}`).join(",")}`;
+  let ok = checked.get(e);
+  if (ok?.has(sig)) return;
+  checkExprOnce(n, e, outer, scoreOk);
+  if (!ok) checked.set(e, (ok = new Set()));
+  ok.add(sig);
+}
+
+const checked = new WeakMap<SExpr, Set<string>>();
+
+function checkExprOnce(n: Node, e: SExpr, outer: number, scoreOk: boolean): void {
   const srcT = srcDTypes(n);
   const go = (x: SExpr, bound: ReadonlySet<number>): void => {
     const where = () => `in ${printExpr(x, srcT)}`;
