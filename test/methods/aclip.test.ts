@@ -10,7 +10,7 @@
  * The crop alignment (§11.3) is not part of the example (its README says so).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { type T64, argsortDesc, compileExample, expectClose, f32In, randint, randn, reportMaxSeen, runGraph, zeros64 } from "./util.ts";
+import { type T64, argsortDesc, compileExample, expectClose, f32In, randint, randn, reportMaxSeen, runOn, describeBackends, type Backend, zeros64 } from "./util.ts";
 
 afterAll(() => reportMaxSeen("aclip"));
 
@@ -75,9 +75,9 @@ function salFromAttn(attn: T64, P: number): T64 {
   return sal;
 }
 
-function checkAclip(attn: T64, x: T64, cls: T64, G: number, cells: number, what: string): number[][] {
+async function checkAclip(be: Backend, attn: T64, x: T64, cls: T64, G: number, cells: number, what: string): Promise<number[][]> {
   const g = compileExample("aclip", "aclip", { G, cells });
-  const [y] = runGraph(g, { attn: f32In(attn), x: f32In(x), cls: f32In(cls) });
+  const [y] = await runOn(be, g, { attn: f32In(attn), x: f32In(x), cls: f32In(cls) });
   const sal = salFromAttn(attn, G * G);
   sal.data.forEach((v, i) => (sal.data[i] = Math.fround(v)));
   const kept = keepRef(sal, G, cells);
@@ -86,7 +86,7 @@ function checkAclip(attn: T64, x: T64, cls: T64, G: number, cells: number, what:
   return kept;
 }
 
-describe("A-CLIP (examples/aclip aclip) vs the §11.4 reference", () => {
+describeBackends("A-CLIP (examples/aclip aclip) vs the §11.4 reference", (be) => {
   const cases: [number, number, number][] = [
     // G, cells, L
     [14, 25, 2], // ViT-B/16 at 224: 100 kept, 96 removed
@@ -97,27 +97,29 @@ describe("A-CLIP (examples/aclip aclip) vs the §11.4 reference", () => {
     [8, 9, 1],
   ];
   for (const [G, cells, L] of cases)
-    it(`random attention, G = ${G}, cells = ${cells}, L = ${L}`, () => {
+    it(`random attention, G = ${G}, cells = ${cells}, L = ${L}`, async () => {
       const B = 2, M = 3, C = 4, P = G * G;
       const seed = G * 100 + cells + L;
       const attn = randn([L, B, M, P + 1, P + 1], seed);
       attn.data.forEach((v, i) => (attn.data[i] = Math.fround(Math.exp(v))));
-      const kept = checkAclip(attn, randn([B, P, C], seed + 1), randn([B, 1, C], seed + 2), G, cells, `G${G} c${cells}`);
+      const kept = await checkAclip(be, attn, randn([B, P, C], seed + 1), randn([B, 1, C], seed + 2), G, cells, `G${G} c${cells}`);
       if (cells === (G / 2) ** 2) expect(kept[0]).toEqual(Array.from({ length: P }, (_, p) => p));
     });
 
-  it("ties: integer attention (many equal cell means) and an all-equal map (lowest cells win)", () => {
+  it("ties: integer attention (many equal cell means) and an all-equal map (lowest cells win)", async () => {
     const G = 14, cells = 25, L = 2, B = 2, M = 2, P = G * G;
-    checkAclip(randint([L, B, M, P + 1, P + 1], 4, 3), randn([B, P, 3], 5), randn([B, 1, 3], 6), G, cells, "integer ties");
+    await checkAclip(be, randint([L, B, M, P + 1, P + 1], 4, 3), randn([B, P, 3], 5), randn([B, 1, 3], 6), G, cells, "integer ties");
     const flat = zeros64([1, 1, 1, P + 1, P + 1]);
     flat.data.fill(0.25);
-    const kept = checkAclip(flat, randn([1, P, 3], 7), randn([1, 1, 3], 8), G, cells, "all equal");
+    const kept = await checkAclip(be, flat, randn([1, P, 3], 7), randn([1, 1, 3], 8), G, cells, "all equal");
     // cells 0..24 in raster order of the 7×7 grid: rows 0-2 (21 cells) and cells 21-24 of row 3
     const expectKept: number[] = [];
     for (let p = 0; p < P; p++) if (Math.floor(Math.floor(p / G) / 2) * 7 + Math.floor((p % G) / 2) < 25) expectKept.push(p);
     expect(kept[0]).toEqual(expectKept);
   });
+});
 
+describe("A-CLIP reference helper", () => {
   it("the bilinear 0.5 downsample is the 2×2 mean (what the program computes)", () => {
     const src = randn([1, 14 * 14], 3).data;
     const bl = bilinear(src, 14, 14, 7, 7);
@@ -129,9 +131,9 @@ describe("A-CLIP (examples/aclip aclip) vs the §11.4 reference", () => {
   });
 });
 
-describe("A-CLIP from q, k, v (examples/aclip aclip_qkv)", () => {
+describeBackends("A-CLIP from q, k, v (examples/aclip aclip_qkv)", (be) => {
   for (const [G, cells] of [[14, 25], [6, 4]] as [number, number][])
-    it(`G = ${G}, cells = ${cells}`, () => {
+    it(`G = ${G}, cells = ${cells}`, async () => {
       const L = 2, B = 2, M = 2, E = 4, C = 3, P = G * G;
       const g = compileExample("aclip", "aclip_qkv", { G, cells });
       const q = randn([L, B, M, P + 1, E], G + 1);
@@ -139,7 +141,7 @@ describe("A-CLIP from q, k, v (examples/aclip aclip_qkv)", () => {
       const v = randn([L, B, M, P + 1, E], G + 3);
       const x = randn([B, P, C], G + 4);
       const cls = randn([B, 1, C], G + 5);
-      const [y] = runGraph(g, { q: f32In(q), k: f32In(k), v: f32In(v), x: f32In(x), cls: f32In(cls) });
+      const [y] = await runOn(be, g, { q: f32In(q), k: f32In(k), v: f32In(v), x: f32In(x), cls: f32In(cls) });
       // the [CLS] row of softmax(q kᵀ / √E), per layer, image and head
       const sal = zeros64([B, P]);
       for (let l = 0; l < L; l++)

@@ -13,7 +13,7 @@
  * stores them; values are compared with |a − b| ≤ 1e-5·max(1, |ref|).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { type T64, argmax, argsortDesc, compileExample, expectClose, f32In, randint, randn, randu, reportMaxSeen, runGraph, zeros64 } from "./util.ts";
+import { type T64, argmax, argsortDesc, compileExample, expectClose, f32In, randint, randn, randu, reportMaxSeen, runOn, describeBackends, type Backend, zeros64 } from "./util.ts";
 
 afterAll(() => reportMaxSeen("vmtc"));
 
@@ -85,9 +85,9 @@ function vmtcRef(f: T64, attn: T64, kp: number, kc: number, iters: number): { ou
   return { out, prim: prims, assign: assigns };
 }
 
-function runVmtc(f: T64, attn: T64, kp: number, kc: number, iters: number, what: string) {
+async function runVmtc(be: Backend, f: T64, attn: T64, kp: number, kc: number, iters: number, what: string) {
   const g = compileExample("vmtc", "vmtc", { kp, kc, iters });
-  const [y] = runGraph(g, { f: f32In(f), cls_attn: f32In(attn) });
+  const [y] = await runOn(be, g, { f: f32In(f), cls_attn: f32In(attn) });
   const ref = vmtcRef(f, attn, kp, kc, iters);
   expectClose(`vmtc: ${what}`, y!, ref.out);
   return ref;
@@ -105,30 +105,31 @@ function softAttn(B: number, M: number, N: number, seed: number): T64 {
   return out;
 }
 
-describe("VMTC (examples/vmtc) vs the §4.1 reference", () => {
+describeBackends("VMTC (examples/vmtc) vs the §4.1 reference", (be) => {
   const cases: [number, number, number, number][] = [
     // N, kp, kc, iters
     [64, 8, 8, 10],
     [64, 8, 8, 0], // no Lloyd step: the init centers assign
     [63, 5, 7, 3], // odd N
+    [129, 8, 8, 10], // N past two 64-wide tiles
     [40, 4, 1, 5], // one cluster: the IPS-weighted mean of every redundant token
     [32, 1, 4, 10],
     [24, 4, 20, 4], // kp + kc = N: every redundant token is its own cluster
     [30, 20, 3, 2],
   ];
   for (const [N, kp, kc, iters] of cases)
-    it(`random, N = ${N}, kp = ${kp}, kc = ${kc}, iters = ${iters}`, () => {
+    it(`random, N = ${N}, kp = ${kp}, kc = ${kc}, iters = ${iters}`, async () => {
       const B = 2, C = 6, M = 3;
       const seed = N * 100 + kp * 10 + kc + iters;
       // features around a few directions so that the clusters are not trivial
       const f = randn([B, N, C], seed);
       const dirs = randn([4, C], seed + 9, 2);
       for (let n = 0; n < B * N; n++) for (let c = 0; c < C; c++) f.data[n * C + c] = fr(f.data[n * C + c]! * 0.5 + dirs.data[(n % 4) * C + c]!);
-      const ref = runVmtc(f, softAttn(B, M, N, seed + 1), kp, kc, iters, `N${N} kp${kp} kc${kc} it${iters}`);
+      const ref = await runVmtc(be, f, softAttn(B, M, N, seed + 1), kp, kc, iters, `N${N} kp${kp} kc${kc} it${iters}`);
       if (kp + kc === N) for (const a of ref.assign) expect([...a].sort((p, q) => p - q)).toEqual(Array.from({ length: kc }, (_, c) => c));
     });
 
-  it("ties: integer attention (equal IPS) and features repeated from 3 exact directions", () => {
+  it("ties: integer attention (equal IPS) and features repeated from 3 exact directions", async () => {
     const B = 2, N = 30, C = 4, M = 2, kp = 6, kc = 5, iters = 4;
     const attn = randint([B, M, N], 5, 3);
     for (let i = 0; i < attn.data.length; i++) attn.data[i]! += 1;
@@ -136,20 +137,20 @@ describe("VMTC (examples/vmtc) vs the §4.1 reference", () => {
     const pick = randint([B, N], 6, 3);
     const f = zeros64([B, N, C]);
     for (let n = 0; n < B * N; n++) for (let c = 0; c < C; c++) f.data[n * C + c] = base[pick.data[n]! * C + c]! * (1 + (n % 3));
-    const ref = runVmtc(f, attn, kp, kc, iters, "ties");
+    const ref = await runVmtc(be, f, attn, kp, kc, iters, "ties");
     // duplicate init centers: the later duplicates never win a tie, so their clusters are empty (zeros)
     expect(ref.assign[0]!.every((c) => c < kc)).toBe(true);
   });
 
-  it("all IPS equal: primaries are tokens 0..kp-1, init centers the first redundant tokens", () => {
+  it("all IPS equal: primaries are tokens 0..kp-1, init centers the first redundant tokens", async () => {
     const B = 1, N = 16, C = 5, M = 2, kp = 4, kc = 3;
     const attn = zeros64([B, M, N]);
     attn.data.fill(1 / N);
-    const ref = runVmtc(randn([B, N, C], 3), attn, kp, kc, 2, "equal IPS");
+    const ref = await runVmtc(be, randn([B, N, C], 3), attn, kp, kc, 2, "equal IPS");
     expect(ref.prim[0]).toEqual([0, 1, 2, 3]);
   });
 
-  it("non-negative uniform features (cosines all positive)", () => {
-    runVmtc(randu([2, 48, 8], 8), softAttn(2, 4, 48, 9), 6, 6, 10, "uniform");
+  it("non-negative uniform features (cosines all positive)", async () => {
+    await runVmtc(be, randu([2, 48, 8], 8), softAttn(2, 4, 48, 9), 6, 6, 10, "uniform");
   });
 });
