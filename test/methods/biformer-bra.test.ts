@@ -12,7 +12,7 @@
  * them; values are compared with |a − b| ≤ 1e-5·max(1, |ref|).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { type T64, argsortDesc, compileExample, expectClose, f32In, randn, reportMaxSeen, runGraph, t64, zeros64 } from "./util.ts";
+import { type T64, argsortDesc, compileExample, expectClose, f32In, randn, reportMaxSeen, runOn, describeBackends, type Backend, t64, zeros64 } from "./util.ts";
 
 afterAll(() => reportMaxSeen("bra"));
 
@@ -125,42 +125,44 @@ function braRef(x: T64, w: BraW, S: number, topk: number, heads: number): { y: T
   return { y, route: routes };
 }
 
-function runBra(graph: "bra" | "bra_padded", x: T64, w: BraW, S: number, topk: number, heads: number, what: string) {
+async function runBra(be: Backend, graph: "bra" | "bra_padded", x: T64, w: BraW, S: number, topk: number, heads: number, what: string) {
   const g = compileExample("biformer-bra", graph, { S, topk, heads });
   const ins: Record<string, ReturnType<typeof f32In>> = { x: f32In(x) };
   for (const [k, v] of Object.entries(w)) ins[k] = f32In(v as T64);
-  const [y] = runGraph(g, ins);
+  const [y] = await runOn(be, g, ins);
   const ref = braRef(x, w, S, topk, heads);
   expectClose(`${graph}: ${what}`, y!, ref.y);
   return ref;
 }
 
-describe("BiFormer BRA (examples/biformer-bra bra) vs the §1.3 reference", () => {
+describeBackends("BiFormer BRA (examples/biformer-bra bra) vs the §1.3 reference", (be) => {
   const cases: [number, number, number, number, number][] = [
     // S, topk, H, W, heads
     [7, 4, 14, 14, 4],
     [7, 1, 14, 14, 4],
+    [7, 16, 14, 14, 4],
     [7, 4, 7, 21, 2],
     [8, 4, 16, 16, 4],
     [8, 1, 8, 16, 2],
+    [8, 16, 16, 8, 2],
     [2, 4, 6, 4, 4], // topk = S²: every region routed
     [2, 2, 2, 2, 1], // one token per region
   ];
   for (const [S, topk, H, W, heads] of cases)
-    it(`S = ${S}, topk = ${topk}, ${H}×${W}, heads = ${heads}`, () => {
+    it(`S = ${S}, topk = ${topk}, ${H}×${W}, heads = ${heads}`, async () => {
       const C = 8;
       const seed = S * 1000 + topk * 100 + H + W;
-      runBra("bra", randn([2, H, W, C], seed), braWeights(C, seed), S, topk, heads, `S${S} k${topk} ${H}x${W}`);
+      await runBra(be, "bra", randn([2, H, W, C], seed), braWeights(C, seed), S, topk, heads, `S${S} k${topk} ${H}x${W}`);
     });
 
-  it("ties: a constant map makes every region affinity equal; routes are the lowest indices 0..topk-1", () => {
+  it("ties: a constant map makes every region affinity equal; routes are the lowest indices 0..topk-1", async () => {
     const S = 7, topk = 4, H = 14, W = 14, C = 8;
     const x = t64([1, H, W, C], Array.from({ length: H * W * C }, (_, i) => ((i % C) - 3) / 4));
-    const ref = runBra("bra", x, braWeights(C, 5), S, topk, 4, "constant map");
+    const ref = await runBra(be, "bra", x, braWeights(C, 5), S, topk, 4, "constant map");
     for (const row of ref.route[0]!) expect(row).toEqual([0, 1, 2, 3]);
   });
 
-  it("ties that change the output: q and k read only a constant channel, v the random ones", () => {
+  it("ties that change the output: q and k read only a constant channel, v the random ones (topk 1, 4, 16)", async () => {
     // every region affinity is exactly 1·1, so the routes must be 0..topk-1 (lowest index wins),
     // while the values differ from region to region: a wrong tie-break changes y
     const S = 7, H = 14, W = 14, C = 8;
@@ -170,13 +172,13 @@ describe("BiFormer BRA (examples/biformer-bra bra) vs the §1.3 reference", () =
     for (let c = 0; c < C; c++)
       for (let f = 0; f < 2 * C; f++) w.wqkv.data[c * 3 * C + f] = c === 0 && (f === 0 || f === C) ? 1 : 0;
     for (let f = 0; f < 2 * C; f++) w.bqkv.data[f] = 0;
-    for (const topk of [1, 4]) {
-      const ref = runBra("bra", x, w, S, topk, 2, `exact ties k${topk}`);
-      for (const row of ref.route[0]!) expect(row).toEqual([0, 1, 2, 3].slice(0, topk));
+    for (const topk of [1, 4, 16]) {
+      const ref = await runBra(be, "bra", x, w, S, topk, 2, `exact ties k${topk}`);
+      for (const row of ref.route[0]!) expect(row).toEqual([...Array(topk).keys()]);
     }
   });
 
-  it("ties: two distinct region patterns repeated (exact equal affinities), topk 1 and 4", () => {
+  it("ties: two distinct region patterns repeated (exact equal affinities), topk 1, 4 and 16", async () => {
     const S = 7, H = 14, W = 14, C = 8;
     const x = zeros64([1, H, W, C]);
     for (let yy = 0; yy < H; yy++)
@@ -185,25 +187,27 @@ describe("BiFormer BRA (examples/biformer-bra bra) vs the §1.3 reference", () =
         const pat = region % 3 === 0 ? 1 : 0;
         for (let c = 0; c < C; c++) x.data[(yy * W + xx) * C + c] = pat ? (c % 2 ? 0.5 : -1) : c === 0 ? 2 : 0;
       }
-    for (const topk of [1, 4]) runBra("bra", x, braWeights(C, 9), S, topk, 2, `two patterns k${topk}`);
+    for (const topk of [1, 4, 16]) await runBra(be, "bra", x, braWeights(C, 9), S, topk, 2, `two patterns k${topk}`);
   });
 });
 
-describe("BiFormer BRA with auto_pad (examples/biformer-bra bra_padded)", () => {
+describeBackends("BiFormer BRA with auto_pad (examples/biformer-bra bra_padded)", (be) => {
   const cases: [number, number, number, number][] = [
     // S, topk, H, W
     [7, 4, 13, 15],
     [7, 1, 13, 15],
+    [7, 16, 13, 15],
     [7, 4, 8, 20],
     [8, 4, 10, 17],
     [8, 1, 15, 9],
+    [8, 16, 9, 10],
     [7, 4, 14, 14], // already a multiple: no padding
     [3, 4, 1, 2], // most of the image is padding
   ];
   for (const [S, topk, H, W] of cases)
-    it(`S = ${S}, topk = ${topk}, ${H}×${W} (padded to ${Math.ceil(H / S) * S}×${Math.ceil(W / S) * S})`, () => {
+    it(`S = ${S}, topk = ${topk}, ${H}×${W} (padded to ${Math.ceil(H / S) * S}×${Math.ceil(W / S) * S})`, async () => {
       const C = 8;
       const seed = 77 + S * 1000 + topk * 100 + H + W;
-      runBra("bra_padded", randn([1, H, W, C], seed), braWeights(C, seed), S, topk, 4, `S${S} k${topk} ${H}x${W}`);
+      await runBra(be, "bra_padded", randn([1, H, W, C], seed), braWeights(C, seed), S, topk, 4, `S${S} k${topk} ${H}x${W}`);
     });
 });
