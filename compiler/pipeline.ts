@@ -87,20 +87,32 @@ export function runPipeline(graph: Graph, opts: PipelineOptions = {}): PipelineR
   const remarks: Remark[] = [];
   const runs: PassRun[] = [];
   const printed: { pass: string; text: string }[] = [];
+  // a graph's text is printed only when asked for: by --print-after, or by reading a run's `changed`
+  const textOf = (x: Graph): (() => string) => {
+    let t: string | undefined;
+    return () => (t ??= printGraph(x));
+  };
   let g = graph;
-  let text = printGraph(g);
+  let text = textOf(g);
   for (const p of passes) {
     const t0 = performance.now();
     const next = p.run(g, passContext(p.name, remarks, opts));
     const ms = performance.now() - t0;
     if (opts.verify ?? true) verifyGraph(next, `verify after ${p.name}`);
-    const nextText = printGraph(next);
-    runs.push({ pass: p.name, ms, nodes: graphSize(next), changed: nextText !== text });
+    const [before, after] = [text, next === g ? text : textOf(next)];
+    runs.push({
+      pass: p.name,
+      ms,
+      nodes: graphSize(next),
+      get changed() {
+        return before !== after && after() !== before();
+      },
+    });
     g = next;
-    text = nextText;
+    text = after;
     if (opts.printAfter === "all" || opts.printAfter?.includes(p.name)) {
-      printed.push({ pass: p.name, text });
-      opts.onPrint?.(p.name, text);
+      printed.push({ pass: p.name, text: text() });
+      opts.onPrint?.(p.name, text());
     }
     if (opts.stopAfter === p.name) return { graph: g, runs, remarks, printed, stoppedAfter: p.name };
   }

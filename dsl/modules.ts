@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Diagnostics } from "../compiler/diagnostics/messages.ts";
 import { SourceFile, type Span } from "../compiler/diagnostics/source.ts";
-import type { DiagnosticBag } from "../compiler/diagnostics/diagnostic.ts";
+import type { Diagnostic, DiagnosticBag } from "../compiler/diagnostics/diagnostic.ts";
 import { dim } from "../compiler/graph/dim.ts";
 import type * as A from "./ast.ts";
 import { parse } from "./index.ts";
@@ -41,6 +41,35 @@ export const fsHost: ModuleHost = {
   },
 };
 
+interface Parsed {
+  readonly file: SourceFile;
+  readonly module: A.Module;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+function parseFresh(path: string, text: string): Parsed {
+  const file = new SourceFile(path, text);
+  return { file, ...parse(file) };
+}
+
+/**
+ * Imported modules (the standard library, mostly) parsed once per process, by path and text:
+ * parsing is pure and nothing mutates an AST, so every compile that imports std/attention
+ * shares one parse. Bounded; the least recently used entry goes first.
+ */
+const imported = new Map<string, Parsed>();
+const IMPORT_CACHE_SIZE = 64;
+
+function parseImported(path: string, text: string): Parsed {
+  const key = `${path}\0${text}`;
+  let p = imported.get(key);
+  if (p) imported.delete(key);
+  else p = parseFresh(path, text);
+  imported.set(key, p);
+  if (imported.size > IMPORT_CACHE_SIZE) imported.delete(imported.keys().next().value!);
+  return p;
+}
+
 export class ModuleLoader {
   private readonly cache = new Map<string, LoadedModule | null>();
   private readonly loading = new Set<string>();
@@ -58,8 +87,7 @@ export class ModuleLoader {
   }
 
   private loadText(path: string, text: string, root: boolean): LoadedModule | undefined {
-    const file = new SourceFile(path, text);
-    const { module, diagnostics } = parse(file);
+    const { file, module, diagnostics } = root ? parseFresh(path, text) : parseImported(path, text);
     diagnostics.forEach((d) => this.bag.push(d));
     this.el.noteSyntaxErrors(file, module, diagnostics);
     const scope: ModuleScope = { path, params: new Map(), fns: new Map(), imports: new Map() };

@@ -374,9 +374,31 @@ function checkExprOnce(n: Node, e: SExpr, outer: number, scoreOk: boolean): void
 const typesEqual = (a: readonly TensorType[], b: readonly TensorType[]): boolean =>
   a.length === b.length && a.every((x, i) => x.dtype === b[i]!.dtype && D.shapeEq(x.shape, b[i]!.shape));
 
+/** A small id per object, for memo keys made of object identities. */
+const objIds = new WeakMap<object, number>();
+let nextObjId = 0;
+const oid = (o: unknown): string => {
+  if (typeof o !== "object" || o === null) return `=${String(o)}`;
+  let i = objIds.get(o);
+  if (i === undefined) objIds.set(o, (i = nextObjId++));
+  return String(i);
+};
+
+/**
+ * Nodes that passed, by what their check reads: op, dtype, argument object, their own types
+ * array and their operands' dtypes and types arrays. Passes rebuild nodes in fresh contexts but
+ * keep (share) these objects for nodes they do not change, so the verifier after each pass only
+ * re-derives the nodes a pass actually made. Keyed by the types array; entries die with it.
+ */
+const verified = new WeakMap<readonly TensorType[], Set<string>>();
+const verifyKey = (n: Node): string => `${n.op}|${n.dtype}|${oid(n.arg)}|${n.src.map((s) => `${s.dtype}:${oid(s.types)}`).join(",")}`;
+
 /** Checks every node of g; throws InternalCompilerError (stage `verify after <pass>`) at the first bad one. */
 export function verifyGraph(g: Graph, stage = "infer-shapes"): void {
   for (const n of toposort([...g.inputs, ...g.outputs])) {
+    const key = verifyKey(n);
+    let ok = verified.get(n.types);
+    if (ok?.has(key)) continue;
     let want: readonly TensorType[];
     try {
       want = inferTypes(n);
@@ -388,6 +410,8 @@ export function verifyGraph(g: Graph, stage = "infer-shapes"): void {
       throw new InternalCompilerError(stage, `${describeNode(n)}: expected type ${want.map((x) => `${x.dtype}${shp(x.shape)}`).join(", ")}`);
     for (const d of n.types.flatMap((x) => x.shape))
       if (d.value !== undefined && d.value < 0) throw new InternalCompilerError(stage, `${describeNode(n)}: negative dim ${d.value}`);
+    if (!ok) verified.set(n.types, (ok = new Set()));
+    ok.add(key);
   }
   g.inputs.forEach((i) => {
     if (i.op !== "input") throw new InternalCompilerError(stage, `graph input ${describeNode(i)} is not an input node`);
