@@ -19,7 +19,7 @@ export class GraphContext {
     const tuple = types.length !== 1 || op === "topk" || op === "compact" || op === "quantize" || op === "iterate";
     const dtype: DType | "tuple" = tuple ? "tuple" : types[0]!.dtype;
     const shape = tuple ? [] : types[0]!.shape;
-    const key = `${op}|${dtype}|${typesKey(types)}|${src.map((s) => s.id).join(",")}|${argKey(arg)}`;
+    const key = `${op}|${dtype}|${typesKey(types)}|${src.map((s) => s.id).join(",")}|${nodeArgKey(arg)}`;
     let n = this.table.get(key) as Node<O> | undefined;
     if (!n) {
       n = Object.freeze({ id: this.nextId++, op, dtype, shape, types, src, arg }) as Node<O>;
@@ -39,7 +39,25 @@ export class GraphContext {
   }
 }
 
-const typesKey = (ts: readonly TensorType[]): string => ts.map((t) => `${t.dtype}[${t.shape.map((d) => d.key).join(",")}]`).join(";");
+/**
+ * Key texts of types arrays and op arguments, memoized per object: both are immutable once a node
+ * holds them, and passes that rebuild a graph pass the same objects again for the nodes they keep.
+ */
+const typesKeys = new WeakMap<readonly TensorType[], string>();
+const argKeys = new WeakMap<object, string>();
+
+function typesKey(ts: readonly TensorType[]): string {
+  let k = typesKeys.get(ts);
+  if (k === undefined) typesKeys.set(ts, (k = ts.map((t) => `${t.dtype}[${t.shape.map((d) => d.key).join(",")}]`).join(";")));
+  return k;
+}
+
+function nodeArgKey(a: unknown): string {
+  if (typeof a !== "object" || a === null) return argKey(a);
+  let k = argKeys.get(a);
+  if (k === undefined) argKeys.set(a, (k = argKey(a)));
+  return k;
+}
 
 /** Deterministic key of an op argument: Dims by canonical key, SExprs by canonical text, nodes by id. */
 export function argKey(a: unknown): string {
