@@ -26,9 +26,11 @@
  * __activemask, and nvcuda::wmma's load_matrix_sync/mma_sync/store_matrix_sync/fill_fragment) also
  * need fibers. A warp is 32 consecutive threads of the linear thread index; a lane that reaches a
  * collective waits until every lane of its mask that exists (a partial last warp has fewer) has
- * reached one, then all of them continue with the exchanged values. Lanes of the mask that return
- * or wait at __syncthreads instead (divergence), lanes that reach different collectives or pass
- * different masks, and a shuffle that reads a lane outside the mask are errors. WMMA fragments hold
+ * reached one, then all of them continue with the exchanged values (groups with disjoint masks
+ * complete independently). Lanes of the mask that return or wait at __syncthreads instead
+ * (divergence), lanes of one mask that reach different collectives or pass different masks, a mask
+ * without the caller's lane, and a shuffle that reads a lane outside the mask are errors
+ * (native/emu/selftest.cpp checks these). WMMA fragments hold
  * the whole 16×16 tile in every lane (values as float); mma_sync accumulates in f32, k in order.
  *
  * f16/bf16 rounding uses cuda_fp16.h/cuda_bf16.h as host code when they are on the include path.
@@ -222,69 +224,65 @@ inline unsigned int lane_id() {
 }
 
 /*
- * Releases the warps whose collective is complete (every existing lane of the mask waits at it),
- * computing each lane's result. Returns whether any lane was released; fails on divergence.
+ * Releases the lanes whose collective is complete: every existing lane of its mask waits at it with
+ * the same mask (groups with disjoint masks complete independently), computing each lane's result.
+ * Returns whether any lane was released; fails on divergence.
  */
 inline bool resolve_warps(size_t n) {
   bool released = false;
   for (size_t w0 = 0; w0 < n; w0 += 32) {
     const size_t lanes = n - w0 < 32 ? n - w0 : 32;
-    int first = -1;
-    for (size_t l = 0; l < lanes; l++)
-      if (fibers[w0 + l].wop != W_NONE) {
-        first = (int)l;
-        break;
+    for (size_t first = 0; first < lanes; first++) {
+      const Fiber& f0 = fibers[w0 + first];
+      if (f0.wop == W_NONE) continue;
+      const unsigned int mask = f0.wmask;
+      const int op = f0.wop;
+      if (!((mask >> first) & 1u)) {
+        fail("kernel %s: thread (%u, %u, %u) calls a warp collective with a mask that leaves its own lane out", kernel_name, f0.tx, f0.ty, f0.tz);
+        return false;
       }
-    if (first < 0) continue;
-    const Fiber& f0 = fibers[w0 + (size_t)first];
-    const unsigned int mask = f0.wmask;
-    const int op = f0.wop;
-    bool complete = true;
-    for (size_t l = 0; l < lanes; l++) {
-      const Fiber& f = fibers[w0 + l];
-      const bool in = (mask >> l) & 1u;
-      if (f.wop != W_NONE) {
-        if (f.wop != op || f.wmask != mask) {
-          fail("kernel %s: lanes of warp %u reach different warp collectives or pass different masks", kernel_name, (unsigned)(w0 / 32));
-          return false;
-        }
-        if (!in) {
-          fail("kernel %s: thread (%u, %u, %u) calls a warp collective with a mask that leaves its own lane out", kernel_name, f.tx, f.ty, f.tz);
-          return false;
-        }
-      } else if (in) {
-        if (f.done || f.at_barrier) {
+      bool complete = true;
+      for (size_t l = 0; l < lanes; l++) {
+        if (!((mask >> l) & 1u)) continue;
+        const Fiber& f = fibers[w0 + l];
+        if (f.wop != W_NONE) {
+          if (f.wop != op || f.wmask != mask) {
+            fail("kernel %s: lanes of warp %u wait at different warp collectives or with different masks", kernel_name, (unsigned)(w0 / 32));
+            return false;
+          }
+        } else if (f.done || f.at_barrier) {
           fail("kernel %s: thread (%u, %u, %u) of the mask does not reach the warp collective its warp's other lanes wait at (divergence)", kernel_name, f.tx, f.ty, f.tz);
           return false;
+        } else
+          complete = false; /* still running (not after a full round, but be safe) */
+      }
+      if (!complete) continue;
+      for (size_t l = 0; l < lanes; l++) {
+        if (!((mask >> l) & 1u)) continue;
+        Fiber& f = fibers[w0 + l];
+        const int w = f.wwidth;
+        const int lane = (int)l;
+        const int base = lane & ~(w - 1);
+        int src = lane;
+        switch (op) {
+          case W_SHFL_IDX: src = base + (f.warg & (w - 1)); break;
+          case W_SHFL_XOR: src = lane ^ f.warg; if ((src & ~(w - 1)) != base) src = lane; break;
+          case W_SHFL_DOWN: src = lane + f.warg; if (src - base >= w) src = lane; break;
+          case W_SHFL_UP: src = lane - f.warg; if (src < base) src = lane; break;
+          default: break;
         }
-        complete = false; /* still running (cannot happen after a full round, but be safe) */
-      }
-    }
-    if (!complete) continue;
-    for (size_t l = 0; l < lanes; l++) {
-      Fiber& f = fibers[w0 + l];
-      if (f.wop == W_NONE) continue;
-      const int w = f.wwidth;
-      const int lane = (int)l;
-      const int base = lane & ~(w - 1);
-      int src = lane;
-      switch (op) {
-        case W_SHFL_IDX: src = base + (f.warg & (w - 1)); break;
-        case W_SHFL_XOR: src = lane ^ f.warg; if ((src & ~(w - 1)) != base) src = lane; break;
-        case W_SHFL_DOWN: src = lane + f.warg; if (src - base >= w) src = lane; break;
-        case W_SHFL_UP: src = lane - f.warg; if (src < base) src = lane; break;
-        default: break;
-      }
-      if (op != W_SYNC) {
-        if (src < 0 || (size_t)src >= lanes || !((mask >> src) & 1u)) {
-          fail("kernel %s: thread (%u, %u, %u) shuffles from a lane that is not in the mask or does not exist", kernel_name, f.tx, f.ty, f.tz);
-          return false;
+        if (op != W_SYNC) {
+          if (src < 0 || (size_t)src >= lanes || !((mask >> src) & 1u)) {
+            fail("kernel %s: thread (%u, %u, %u) shuffles from a lane that is not in the mask or does not exist", kernel_name, f.tx, f.ty, f.tz);
+            return false;
+          }
+          f.wres = fibers[w0 + (size_t)src].wval;
         }
-        f.wres = fibers[w0 + (size_t)src].wval;
       }
+      for (size_t l = 0; l < lanes; l++)
+        if ((mask >> l) & 1u) fibers[w0 + l].wop = W_NONE;
+      released = true;
     }
-    for (size_t l = 0; l < lanes; l++) fibers[w0 + l].wop = W_NONE;
-    released = true;
   }
   return released;
 }

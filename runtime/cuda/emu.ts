@@ -58,7 +58,7 @@ export const EMU_HEADER_DIR = path.join(ROOT, "native/emu");
 /** The C++ flags the emulator compiles with (-fwrapv: i32 arithmetic wraps as the kernel IR says). */
 export const EMU_CXXFLAGS = ["-std=c++17", "-O1", "-fwrapv", "-ffp-contract=off", "-fno-strict-aliasing", "-pthread"];
 
-function cudaInclude(): string | undefined {
+export function cudaInclude(): string | undefined {
   for (const root of [process.env.CUDA_PATH, process.env.CUDA_HOME, "/usr/local/cuda"]) {
     if (root && existsSync(path.join(root, "include", "cuda_fp16.h"))) return path.join(root, "include");
   }

@@ -5,7 +5,11 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostTensor, interpret, randomInputs } from "../../compiler/graph/interp.ts";
-import { EmuError, buildEmu, runProgramEmu } from "../../runtime/cuda/emu.ts";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { EMU_CXXFLAGS, EMU_HEADER_DIR, EmuError, buildEmu, cudaInclude, runProgramEmu } from "../../runtime/cuda/emu.ts";
 import { exampleCases, lowerCases, opCases } from "./graphs.ts";
 import { haveGxx, mismatch, oneKernelProgram, pool } from "./helpers.ts";
 import { roundBF16, roundF16 } from "../../compiler/util/float16.ts";
@@ -106,4 +110,19 @@ describe.skipIf(!GXX)("cuda-emu warp collectives (hand-built kernels)", () => {
           const r = await runProgramEmu(oneKernelProgram(mmaKernel(ab, layout, acc)), { x: hostTensor("f32", [MMA_TEST.n], xm) });
           same(r.outputs[0]!.data, expectMma(xm, round, layout, acc));
         });
+});
+
+describe.skipIf(!GXX)("cuda-emu warp collective self-test (native/emu/selftest.cpp)", () => {
+  it("__shfl_sync/__shfl_down_sync/__shfl_up_sync with widths, partial warps and masks, __activemask, __syncwarp and the divergence errors", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "attnc-emu-selftest-"));
+    try {
+      const exe = path.join(dir, "selftest");
+      const inc = cudaInclude();
+      execFileSync(process.env.CXX || "g++", [...EMU_CXXFLAGS, "-w", `-I${EMU_HEADER_DIR}`, ...(inc ? [`-I${inc}`] : []), "-o", exe, path.join(EMU_HEADER_DIR, "selftest.cpp")], { stdio: "pipe" });
+      const out = execFileSync(exe, { encoding: "utf8" });
+      expect(out.trim()).toBe("0 failures");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
