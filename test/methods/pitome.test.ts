@@ -18,7 +18,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type T64, argmax, argsortDesc, blockInputs, blockWeights, compileExample, expectClose, f32In, randint, randn, randu,
-  reportMaxSeen, runGraph, t64, tiedMetric, vitBlockRef, zeros64,
+  reportMaxSeen, runOn, describeBackends, type Backend, t64, tiedMetric, vitBlockRef, zeros64,
 } from "./util.ts";
 
 afterAll(() => reportMaxSeen("pitome"));
@@ -101,9 +101,9 @@ function meanHeads(k: T64): T64 {
   return out;
 }
 
-function runPitome(x: T64, k: T64, size: T64, r: number, margin: number, bsm: boolean, what: string) {
+async function runPitome(be: Backend, x: T64, k: T64, size: T64, r: number, margin: number, bsm: boolean, what: string) {
   const g = compileExample("pitome", "pitome", { r, margin, bsm });
-  const [xm, sm] = runGraph(g, { x: f32In(x), k: f32In(k), size: f32In(size) });
+  const [xm, sm] = await runOn(be, g, { x: f32In(x), k: f32In(k), size: f32In(size) });
   // the graph averages the heads in f32
   const metric = meanHeads(k);
   for (let i = 0; i < metric.data.length; i++) metric.data[i] = Math.fround(metric.data[i]!);
@@ -113,52 +113,52 @@ function runPitome(x: T64, k: T64, size: T64, r: number, margin: number, bsm: bo
   return ref;
 }
 
-describe("PiToMe merge (examples/pitome pitome) vs the §3.2 reference", () => {
+describeBackends("PiToMe merge (examples/pitome pitome) vs the §3.2 reference", (be) => {
   for (const bsm of [false, true])
     describe(bsm ? "BSM variant (pitome_bsm)" : "protected variant (pitome)", () => {
       const cases: [number, number, number][] = [
-        [33, 6, 0.75], [33, 16, 0.5], [32, 15, 0.6875], [32, 1, 0.0625], [10, 4, 0.75], [9, 4, 0.3], [17, 0, 0.75], [4, 1, 0.1],
+        [33, 6, 0.75], [67, 6, 0.75], [129, 16, 0.5], [33, 16, 0.5], [32, 15, 0.6875], [32, 1, 0.0625], [10, 4, 0.75], [9, 4, 0.3], [17, 0, 0.75], [4, 1, 0.1],
       ];
       for (const [N, r, margin] of cases)
-        it(`random, N = ${N} (T = ${N - 1}), r = ${r}${r === Math.floor((N - 1) / 2) ? " (max)" : ""}, margin ${margin}`, () => {
+        it(`random, N = ${N} (T = ${N - 1}), r = ${r}${r === Math.floor((N - 1) / 2) ? " (max)" : ""}, margin ${margin}`, async () => {
           const B = 2, Mh = 3, D = 5, C = 6;
           const seed = N * 1000 + r * 10 + (bsm ? 1 : 0);
           // keys with a shared component so that similarities spread over both ELU branches
           const k = randn([B, Mh, N, D], seed);
           for (let i = 0; i < k.data.length; i++) if (i % D === 0) k.data[i] = Math.fround(k.data[i]! + 1.5);
-          runPitome(randn([B, N, C], seed + 1), k, randu([B, N], seed + 2, 0.5, 3), r, margin, bsm, `N${N} r${r}`);
+          await runPitome(be, randn([B, N, C], seed + 1), k, randu([B, N], seed + 2, 0.5, 3), r, margin, bsm, `N${N} r${r}`);
         });
 
       for (const [N, r] of [[17, 5], [16, 7], [12, 3], [9, 0]] as [number, number][])
-        it(`ties (tokens repeated from exact base vectors, integer sizes), N = ${N}, r = ${r}`, () => {
+        it(`ties (tokens repeated from exact base vectors, integer sizes), N = ${N}, r = ${r}`, async () => {
           const B = 3, D = 4;
           const metric = tiedMetric(B, N, D, 4, N * 7 + r);
           const k = zeros64([B, 1, N, D]);
           k.data.set(metric.data);
           const size = randint([B, N], N + 3, 3);
           for (let i = 0; i < size.data.length; i++) size.data[i]! += 1;
-          runPitome(randn([B, N, 3], N), k, size, r, 0.5, bsm, `ties N${N} r${r}`);
+          await runPitome(be, randn([B, N, 3], N), k, size, r, 0.5, bsm, `ties N${N} r${r}`);
         });
     });
 
-  it("by hand: all tokens identical — every energy and similarity ties, lowest index wins", () => {
+  it("by hand: all tokens identical — every energy and similarity ties, lowest index wins", async () => {
     const N = 9, r = 3, B = 1;
     const k = t64([B, 1, N, 2], Array(2 * N).fill(1));
     const x = randn([B, N, 2], 3);
     const size = t64([B, N], Array(N).fill(1));
     // protected: order = 0..7 (T = 8); A = {0, 2, 4} → Bset[0] = token 1; protected 6, 7
-    let ref = runPitome(x, k, size, r, 0.75, false, "all-equal");
+    let ref = await runPitome(be, x, k, size, r, 0.75, false, "all-equal");
     expect(ref.seg[0]).toEqual([0, 3, 3, 3, 4, 3, 5, 1, 2]);
     // BSM: A = 0,2,4,6 all match Bset[0]; A ranks 0..2 merge; A = 6 kept (slot 1)
-    ref = runPitome(x, k, size, r, 0.75, true, "all-equal bsm");
+    ref = await runPitome(be, x, k, size, r, 0.75, true, "all-equal bsm");
     expect(ref.seg[0]).toEqual([0, 2, 2, 2, 3, 2, 4, 1, 5]);
   });
 });
 
-describe("PiToMe block (examples/pitome pitome_block) vs the reference (no proportional attention)", () => {
+describeBackends("PiToMe block (examples/pitome pitome_block) vs the reference (no proportional attention)", (be) => {
   for (const bsm of [false, true])
     for (const [N, r] of [[17, 4], [12, 5]] as [number, number][])
-      it(`${bsm ? "BSM" : "protected"}, N = ${N}, r = ${r}`, () => {
+      it(`${bsm ? "BSM" : "protected"}, N = ${N}, r = ${r}`, async () => {
         const B = 2, C = 16, F = 24, heads = 4, margin = 0.6875;
         const g = compileExample("pitome", "pitome_block", { r, heads, margin, bsm });
         const w = blockWeights(C, F, N * 13 + r);
@@ -168,7 +168,7 @@ describe("PiToMe block (examples/pitome pitome_block) vs the reference (no propo
           const mr = { shape: m.shape, data: m.data.map((v) => Math.fround(v)) };
           return pitomeRef(x1, mr, s, r, margin, bsm);
         });
-        const [xo, so] = runGraph(g, blockInputs(x, size, w), { F });
+        const [xo, so] = await runOn(be, g, blockInputs(x, size, w), { F });
         expectClose("pitome_block: x", xo!, ref.x);
         expectClose("pitome_block: size", so!, ref.size);
       });

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { hostTensor } from "../../compiler/graph/interp.ts";
 import {
   type T64, argmax, argsortDesc, blockInputs, blockWeights, compileExample, compileLocal, expectClose, expectExact, f32In,
-  randint, randn, randu, reportMaxSeen, runGraph, t64, tiedMetric, vitBlockRef, zeros64,
+  randint, randn, randu, reportMaxSeen, runGraph, t64, tiedMetric, vitBlockRef, zeros64, describeBackends, runOn, type Backend,
 } from "./util.ts";
 
 afterAll(() => reportMaxSeen("tome"));
@@ -86,8 +86,8 @@ function tomeRef(x: T64, metric: T64, size: T64, r: number, cls: boolean): { x: 
   return { x: xo, size: so, seg };
 }
 
-function runMerge(g: ReturnType<typeof compileExample>, x: T64, metric: T64, size: T64, r: number, cls: boolean, what: string) {
-  const [xm, sm, seg] = runGraph(g, { x: f32In(x), metric: f32In(metric), size: f32In(size) });
+async function runMerge(be: Backend, g: ReturnType<typeof compileExample>, x: T64, metric: T64, size: T64, r: number, cls: boolean, what: string) {
+  const [xm, sm, seg] = await runOn(be, g, { x: f32In(x), metric: f32In(metric), size: f32In(size) });
   const ref = tomeRef(x, metric, size, r, cls);
   expectExact(`${what}: seg`, seg!, ref.seg);
   expectClose(`tome_merge: ${what} x`, xm!, ref.x);
@@ -104,51 +104,51 @@ graph tome_merge(x: f32[B, N, C], metric: f32[B, N, D], size: f32[B, N]) -> (f32
 }`, { r });
 }
 
-describe("ToMe merge (examples/tome tome_merge) vs the §2.2 reference", () => {
+describeBackends("ToMe merge (examples/tome tome_merge) vs the §2.2 reference", (be) => {
   const cases: [number, number][] = [
-    [33, 8], [33, 16], [32, 15], [32, 1], [9, 4], [8, 3], [5, 2], [33, 0], [8, 0],
+    [33, 8], [33, 16], [32, 15], [32, 1], [9, 4], [8, 3], [5, 2], [33, 0], [8, 0], [67, 8], [129, 16], [129, 64],
   ];
   for (const [N, r] of cases)
-    it(`random inputs, N = ${N}, r = ${r}${r === Math.floor((N - 1) / 2) ? " (max)" : ""}`, () => {
+    it(`random inputs, N = ${N}, r = ${r}${r === Math.floor((N - 1) / 2) ? " (max)" : ""}`, async () => {
       const g = compileExample("tome", "tome_merge", { r });
       const B = 2, C = 6, D = 5;
       const seed = N * 100 + r;
-      runMerge(g, randn([B, N, C], seed), randn([B, N, D], seed + 1), randu([B, N], seed + 2, 0.5, 3), r, true, `N${N} r${r}`);
+      await runMerge(be, g, randn([B, N, C], seed), randn([B, N, D], seed + 1), randu([B, N], seed + 2, 0.5, 3), r, true, `N${N} r${r}`);
     });
 
   for (const [N, r] of [[17, 5], [16, 7], [33, 16], [12, 0]] as [number, number][])
-    it(`ties (metric rows repeated from 5 exact base vectors, integer sizes), N = ${N}, r = ${r}`, () => {
+    it(`ties (metric rows repeated from 5 exact base vectors, integer sizes), N = ${N}, r = ${r}`, async () => {
       const g = compileExample("tome", "tome_merge", { r });
       const B = 3, C = 4, D = 4;
       const size = randint([B, N], N, 3);
       for (let i = 0; i < size.data.length; i++) size.data[i]! += 1;
-      runMerge(g, randn([B, N, C], N + 7), tiedMetric(B, N, D, 5, N + r), size, r, true, `ties N${N} r${r}`);
+      await runMerge(be, g, randn([B, N, C], N + 7), tiedMetric(B, N, D, 5, N + r), size, r, true, `ties N${N} r${r}`);
     });
 
-  it("all tokens identical: every similarity ties; the lowest index wins throughout", () => {
+  it("all tokens identical: every similarity ties; the lowest index wins throughout", async () => {
     const N = 11, r = 5, B = 1;
     const g = compileExample("tome", "tome_merge", { r });
     const metric = t64([B, N, 2], Array.from({ length: 2 * N }, () => 1));
     const x = randn([B, N, 3], 5);
     const size = t64([B, N], Array(N).fill(1));
-    runMerge(g, x, metric, size, r, true, "all-equal");
+    await runMerge(be, g, x, metric, size, r, true, "all-equal");
     // by hand: A = 0,2,..,10; cls (A0) is never a source; A1..A5 (ranks 0..4) all merge into B0 (slot 1)
     const ref = tomeRef(x, metric, size, r, true);
     expect(Array.from(ref.seg.data)).toEqual([0, 1, 1, 2, 1, 3, 1, 4, 1, 5, 1]);
   });
 
   for (const [N, r] of [[33, 8], [16, 8], [15, 7], [10, 0]] as [number, number][])
-    it(`class-token protection off (bipartite_merge protect_first: false), N = ${N}, r = ${r}`, () => {
+    it(`class-token protection off (bipartite_merge protect_first: false), N = ${N}, r = ${r}`, async () => {
       const g = noProtectGraph(r);
       const B = 2;
-      runMerge(g, randn([B, N, 5], N), randn([B, N, 4], N + 1), randu([B, N], N + 2, 0.5, 2), r, false, `noprot N${N} r${r}`);
-      runMerge(g, randn([B, N, 5], N + 3), tiedMetric(B, N, 4, 5, N + 4), t64([B, N], Array(B * N).fill(1)), r, false, `noprot ties N${N} r${r}`);
+      await runMerge(be, g, randn([B, N, 5], N), randn([B, N, 4], N + 1), randu([B, N], N + 2, 0.5, 2), r, false, `noprot N${N} r${r}`);
+      await runMerge(be, g, randn([B, N, 5], N + 3), tiedMetric(B, N, 4, 5, N + 4), t64([B, N], Array(B * N).fill(1)), r, false, `noprot ties N${N} r${r}`);
     });
 });
 
-describe("ToMe block (examples/tome tome_block) vs the §2.1-2.3 reference", () => {
+describeBackends("ToMe block (examples/tome tome_block) vs the §2.1-2.3 reference", (be) => {
   for (const [N, r] of [[17, 4], [16, 7], [9, 16], [6, 0], [2, 3]] as [number, number][])
-    it(`N = ${N}, r = ${r} (r_eff = ${Math.min(r, Math.floor((N - 1) / 2))})`, () => {
+    it(`N = ${N}, r = ${r} (r_eff = ${Math.min(r, Math.floor((N - 1) / 2))})`, async () => {
       const B = 2, C = 16, F = 24, heads = 4;
       const g = compileExample("tome", "tome_block", { r, heads });
       const w = blockWeights(C, F, N * 31 + r);
@@ -157,7 +157,7 @@ describe("ToMe block (examples/tome tome_block) vs the §2.1-2.3 reference", () 
       for (let i = 0; i < size.data.length; i++) size.data[i]! += 1;
       const re = Math.min(r, Math.floor((N - 1) / 2));
       const ref = vitBlockRef(x, size, w, heads, true, (x1, m, s) => tomeRef(x1, m, s, re, true));
-      const [xo, so] = runGraph(g, blockInputs(x, size, w), { F });
+      const [xo, so] = await runOn(be, g, blockInputs(x, size, w), { F });
       expectClose("tome_block: x", xo!, ref.x);
       expectClose("tome_block: size", so!, ref.size);
     });
