@@ -37,6 +37,16 @@ export interface CudaModuleKernel {
 /** What the CUDA backend assumes of the device: sm_80 and newer have warp shuffles and f16/bf16 WMMA. */
 export const CUDA_CAPS: readonly Capability[] = ["warp-shuffle", "wmma"];
 
+/**
+ * The capabilities of a device architecture `sm_XY`: f16 and bf16 WMMA from sm_80 (bf16 fragments
+ * need it), *_sync warp shuffles from sm_30; none for anything else.
+ */
+export function cudaCapsForArch(arch: string): Capability[] {
+  const m = /^sm_([0-9]+)[a-z]?$/.exec(arch);
+  const n = m ? Number(m[1]) : 0;
+  return n >= 80 ? ["warp-shuffle", "wmma"] : n >= 30 ? ["warp-shuffle"] : [];
+}
+
 export interface CudaModuleLaunch {
   /** Index into kernels. */
   readonly kernel: number;

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { emitCudaModule, type CudaModule } from "../../backends/cuda/module.ts";
+import { cudaCapsForArch, emitCudaModule, type CudaModule } from "../../backends/cuda/module.ts";
 import { buildCudaArtifacts } from "../../backends/cuda/artifacts.ts";
 import { cudaHelpers, cudaPrelude, printCuda, printCudaKernelOnly } from "../../backends/cuda/dialect.ts";
 import { exampleCases, lowerCases, opCases } from "./graphs.ts";
@@ -77,6 +77,15 @@ describe("capability variants", () => {
     const cu = modules.find((x) => x.name === "attention_f16")!.m.cu;
     expect(cu).toContain("nvcuda::wmma::mma_sync");
     expect(cu).toContain("__shfl_xor_sync");
+  });
+
+  it("capabilities by architecture: wmma from sm_80, shuffles before", () => {
+    expect(cudaCapsForArch("sm_90")).toEqual(["warp-shuffle", "wmma"]);
+    expect(cudaCapsForArch("sm_80")).toEqual(["warp-shuffle", "wmma"]);
+    expect(cudaCapsForArch("sm_75")).toEqual(["warp-shuffle"]);
+    expect(cudaCapsForArch("compute_x")).toEqual([]);
+    const c = lowered.find((x) => x.name === "attention_f16")!;
+    expect(emitCudaModule(c.prog, { caps: cudaCapsForArch("sm_75") }).kernels.map((k) => k.variant)).toEqual(["warp-shuffle"]);
   });
 
   it("the CUDA manifest says which variant each kernel is", () => {
