@@ -141,8 +141,10 @@ function call(op: KBinary, a: string, b: string, at: KType): string {
 }
 
 /** Helpers a kernel's expressions need (shared by both dialects). */
+const HELPER_UNARY: ReadonlySet<KUnary> = new Set<KUnary>(["erf", "log1p", "expm1", "isnan", "log", "tanh", "sin", "cos", "tan", "asin", "acos", "exp", "sign"]);
+
 function helperUses(e: KExpr, need: (h: string) => void): void {
-  if (e.k === "unary" && ["erf", "log1p", "expm1", "isnan", "log", "tanh", "sin", "cos", "tan", "asin", "acos", "exp", "sign"].includes(e.op)) need(`_${e.op}`);
+  if (e.k === "unary" && HELPER_UNARY.has(e.op)) need(`_${e.op}`);
   if (e.k === "binary") {
     const f = isF(e.a.t);
     if (e.op === "div" && e.a.t === "i32") need("_fdiv");
@@ -153,7 +155,20 @@ function helperUses(e: KExpr, need: (h: string) => void): void {
   }
 }
 
-function makeHeader(k: Kernel, types: Record<KType, string>, storage: Record<KType, string>, extra: (need: (h: string) => void) => void, pre: readonly string[]): string[] {
+const noStmt = (): void => {};
+
+/**
+ * The kernel's declarations and helpers. `extraExpr` sees every expression in the same walk as
+ * helperUses (the helper set does not depend on the order of `need` calls); `extra` adds more.
+ */
+function makeHeader(
+  k: Kernel,
+  types: Record<KType, string>,
+  storage: Record<KType, string>,
+  extraExpr: (e: KExpr, need: (h: string) => void) => void,
+  extra: (need: (h: string) => void) => void,
+  pre: readonly string[],
+): string[] {
   const out: string[] = [];
   const helpers = new Set<string>();
   const need = (h: string) => {
@@ -161,7 +176,10 @@ function makeHeader(k: Kernel, types: Record<KType, string>, storage: Record<KTy
     (DEPS[h] ?? []).forEach(need);
     helpers.add(h);
   };
-  forEachKernelNode(k, () => {}, (e) => helperUses(e, need));
+  forEachKernelNode(k, noStmt, (e) => {
+    helperUses(e, need);
+    extraExpr(e, need);
+  });
   extra(need);
   helpers.delete("");
   out.push(`// attnc kernel ${k.name}`, ...pre);
@@ -178,6 +196,11 @@ function makeHeader(k: Kernel, types: Record<KType, string>, storage: Record<KTy
     "fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {",
   );
   return out;
+}
+
+/** Conversions to f16 / bf16 round through the _f16 / _bf16 helpers. */
+function roundingCasts(e: KExpr, need: (h: string) => void): void {
+  if (e.k === "cast" && (e.t === "f16" || e.t === "bf16")) need(`_${e.t}`);
 }
 
 /** The f32 dialect: f16 and bf16 values live in f32 registers and f32 storage, rounded on every conversion. */
@@ -210,9 +233,7 @@ export const wgsl: Dialect = {
   forHeader: (v, start, end, step) => `for (var ${v}: i32 = ${start}; ${v} < ${end}; ${v} += ${step})`,
   barrier: "workgroupBarrier();",
   header(k: Kernel) {
-    return makeHeader(k, TYPE, STORAGE, (need) => forEachKernelNode(k, () => {}, (e) => {
-      if (e.k === "cast" && (e.t === "f16" || e.t === "bf16")) need(`_${e.t}`);
-    }), []);
+    return makeHeader(k, TYPE, STORAGE, roundingCasts, noStmt, []);
   },
   footer: () => ["}"],
 };
@@ -295,10 +316,9 @@ export function wgslF16(k: Kernel): Dialect {
       }, (e) => {
         if (e.t === "f16" && (e.k === "cast" || e.k === "unary" || e.k === "binary" || (e.k === "const" && !Number.isFinite(e.v)))) h16 = true;
       });
-      const out = makeHeader(k2, TYPE16, STORAGE16, (need) => {
-        forEachKernelNode(k2, () => {}, (e) => {
-          if (e.k === "cast" && e.t === "bf16") need("_bf16");
-        });
+      const out = makeHeader(k2, TYPE16, STORAGE16, (e, need) => {
+        if (e.k === "cast" && e.t === "bf16") need("_bf16");
+      }, (need) => {
         if (h16) need("_f16");
       }, ["enable f16;"]);
       if (h16) out.splice(out.findIndex((l) => l.startsWith("@compute")), 0, H16);

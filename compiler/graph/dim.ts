@@ -44,6 +44,13 @@ function memo(table: Map<number, Dim>, x: Dim, y: Dim, f: (x: Dim, y: Dim) => Di
   return r;
 }
 let nextDimId = 0;
+let generation = 0;
+
+/**
+ * Bumped whenever an exact division is registered, which can make dim arithmetic simplify
+ * further: memo tables outside this module that cache conclusions drawn from dims key on it.
+ */
+export const dimGeneration = (): number => generation;
 
 export class Dim {
   /** Interning order: unique per process. */
@@ -250,6 +257,7 @@ export function exactDiv(a: DimLike, k: number): Dim {
     const at = coef === 1 && mono !== "" ? atoms.get(mono) : undefined;
     if (at && at.kind === "div" && at.b.value === k && at.a === dim(a) && !exactDivs.has(at.key)) {
       exactDivs.add(at.key);
+      generation++;
       for (const t of Object.values(opMemo)) t.clear();
     }
   }

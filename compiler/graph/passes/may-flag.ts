@@ -4,14 +4,30 @@
  * are not provably in range). Passes use it to stay exact about the flag: a node that may flag
  * must keep being evaluated in full, so it is neither dropped nor evaluated only in part.
  */
-import type { Dim } from "../dim.ts";
+import { dimGeneration, type Dim } from "../dim.ts";
 import type { SExpr } from "../expr.ts";
 import { children } from "../node.ts";
 import type { Node, OpArgs } from "../ops.ts";
 import { forEachLoadInScope, inRange, rootScope } from "./ranges.ts";
 
+/**
+ * bodyMayFlag's answers per (immutable) body, by what they depend on: the extents, the operand
+ * shapes (dims are interned: ids name them) and the dims generation. Fusion asks about one
+ * producer once per consumer, and dead-code elimination asks again for every kept node.
+ */
+const flagMemo = new WeakMap<SExpr, Map<string, boolean>>();
+
 /** Whether evaluating `body` over `extents` (its output / hook variables) may read out of range. */
 export function bodyMayFlag(body: SExpr, extents: readonly Dim[], srcs: readonly Node[]): boolean {
+  const sig = `${dimGeneration()}|${extents.map((d) => d.id).join(",")}|${srcs.length}:${srcs.map((s) => s.shape.map((d) => d.id).join(",")).join(";")}`;
+  let known = flagMemo.get(body);
+  if (!known) flagMemo.set(body, (known = new Map()));
+  let r = known.get(sig);
+  if (r === undefined) known.set(sig, (r = loadsMayFlag(body, extents, srcs)));
+  return r;
+}
+
+function loadsMayFlag(body: SExpr, extents: readonly Dim[], srcs: readonly Node[]): boolean {
   let flag = false;
   forEachLoadInScope(body, rootScope(extents), (l, sc) => {
     const s = srcs[l.src];
