@@ -8,7 +8,7 @@
  *   pass 2: causal attention, text rows with Z[t, v] = −∞ (hard) or Z + log λ (soft) on Ω.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { Rng, boolt, compileExample, expectClose, f32t, i32t, refAttention, reportErrors, run } from "./lm-util.ts";
+import { Rng, boolt, compileExample, expectClose, f32t, i32t, refAttention, reportErrors, runOn, describeBackends, type Backend } from "./lm-util.ts";
 
 const PATH = "examples/cmai/cmai.attn";
 
@@ -67,11 +67,11 @@ function reference(c: Case, qInhibit: number, hard: boolean, lam: number): Float
   return out;
 }
 
-function runCase(c: Case, defines: { q_inhibit?: number; hard?: boolean; lam?: number }, label: string): Float64Array {
+async function runCase(be: Backend, c: Case, defines: { q_inhibit?: number; hard?: boolean; lam?: number }, label: string): Promise<Float64Array> {
   const g = compileExample(PATH, "cmai", defines);
   const { B, H, N, D } = c;
   const T = c.text[0]!.length;
-  const [o] = run(g, {
+  const [o] = await runOn(be, g, {
     q: f32t([B, H, N, D], c.q), k: f32t([B, H, N, D], c.k), v: f32t([B, H, N, D], c.v),
     text: i32t([B, T], c.text.flat()), is_image: boolt([B, N], c.image.flat()),
   });
@@ -88,22 +88,24 @@ function llavaLayout(B: number, s: number, nv: number, T: number): { N: number; 
   return { N, text, image };
 }
 
-describe("CMAI (methods.md §4.2) against an independent reference", () => {
-  it("hard inhibition, random inputs, odd N (sys + image + text layout)", () => {
+describeBackends("CMAI (methods.md §4.2) against an independent reference", (be) => {
+  it("hard inhibition, random inputs, odd N (sys + image + text layout)", async () => {
     const rng = new Rng(1);
     const L = llavaLayout(2, 2, 9, 4); // N = 15
-    runCase(makeCase(rng, 2, 2, L.N, 8, L.text, L.image), {}, "hard random");
-    runCase(makeCase(rng, 2, 3, L.N, 4, L.text, L.image), { q_inhibit: 0.5 }, "hard q=0.5");
+    await runCase(be, makeCase(rng, 2, 2, L.N, 8, L.text, L.image), {}, "hard random");
+    await runCase(be, makeCase(rng, 2, 3, L.N, 4, L.text, L.image), { q_inhibit: 0.5 }, "hard q=0.5");
+    const L67 = llavaLayout(1, 2, 57, 8); // N = 67: past one 64-wide tile
+    await runCase(be, makeCase(rng, 1, 2, L67.N, 8, L67.text, L67.image), {}, "hard N=67");
   });
 
-  it("soft inhibition (Z + log λ)", () => {
+  it("soft inhibition (Z + log λ)", async () => {
     const rng = new Rng(2);
     const L = llavaLayout(2, 1, 10, 5);
-    runCase(makeCase(rng, 2, 2, L.N, 8, L.text, L.image), { hard: false, lam: 0.25 }, "soft λ=0.25");
-    runCase(makeCase(rng, 1, 2, L.N, 8, L.text.slice(0, 1), L.image.slice(0, 1)), { hard: false, lam: 0.5, q_inhibit: 0.7 }, "soft λ=0.5 q=0.7");
+    await runCase(be, makeCase(rng, 2, 2, L.N, 8, L.text, L.image), { hard: false, lam: 0.25 }, "soft λ=0.25");
+    await runCase(be, makeCase(rng, 1, 2, L.N, 8, L.text.slice(0, 1), L.image.slice(0, 1)), { hard: false, lam: 0.5, q_inhibit: 0.7 }, "soft λ=0.5 q=0.7");
   });
 
-  it("interleaved text and image tokens, different per batch", () => {
+  it("interleaved text and image tokens, different per batch", async () => {
     const rng = new Rng(3);
     const N = 13;
     const text = [[1, 5, 9, 12], [0, 2, 11, 12]];
@@ -111,15 +113,15 @@ describe("CMAI (methods.md §4.2) against an independent reference", () => {
       [...Array(N).keys()].map((j) => j !== 0 && !text[0]!.includes(j)),
       [...Array(N).keys()].map((j) => j >= 3 && j <= 10),
     ];
-    runCase(makeCase(rng, 2, 2, N, 6, text, image), {}, "interleaved hard");
-    runCase(makeCase(rng, 2, 2, N, 6, text, image), { hard: false, lam: 0.1 }, "interleaved soft");
+    await runCase(be, makeCase(rng, 2, 2, N, 6, text, image), {}, "interleaved hard");
+    await runCase(be, makeCase(rng, 2, 2, N, 6, text, image), { hard: false, lam: 0.1 }, "interleaved soft");
   });
 
-  it("nothing inhibited (q = 0) equals plain causal attention", () => {
+  it("nothing inhibited (q = 0) equals plain causal attention", async () => {
     const rng = new Rng(4);
     const L = llavaLayout(1, 2, 7, 3);
     const c = makeCase(rng, 1, 2, L.N, 8, L.text, L.image);
-    const o = runCase(c, { q_inhibit: 0 }, "q=0");
+    const o = await runCase(be, c, { q_inhibit: 0 }, "q=0");
     const plain = new Float64Array(o.length);
     const hs = L.N * 8;
     for (let h = 0; h < 2; h++) {
@@ -129,13 +131,13 @@ describe("CMAI (methods.md §4.2) against an independent reference", () => {
     expectClose(o, plain, "cmai q=0 vs causal");
   });
 
-  it("every image key inhibited (q = 1): text rows see only non-image keys; image rows unchanged", () => {
+  it("every image key inhibited (q = 1): text rows see only non-image keys; image rows unchanged", async () => {
     const rng = new Rng(5);
     const L = llavaLayout(2, 2, 8, 3);
     const c = makeCase(rng, 2, 2, L.N, 4, L.text, L.image);
-    const hard = runCase(c, { q_inhibit: 1 }, "q=1 hard");
-    const soft = runCase(c, { q_inhibit: 1, hard: false, lam: 0.5 }, "q=1 soft");
-    const none = runCase(c, { q_inhibit: 0 }, "q=0 (b)");
+    const hard = await runCase(be, c, { q_inhibit: 1 }, "q=1 hard");
+    const soft = await runCase(be, c, { q_inhibit: 1, hard: false, lam: 0.5 }, "q=1 soft");
+    const none = await runCase(be, c, { q_inhibit: 0 }, "q=0 (b)");
     // the inhibition really changes the text rows, and only them
     const D = 4, N = L.N;
     let dText = 0, dImg = 0, dSoft = 0;
@@ -150,12 +152,12 @@ describe("CMAI (methods.md §4.2) against an independent reference", () => {
     expect(dImg).toBe(0);
   });
 
-  it("ties: identical image keys give equal focus, so nothing is strictly below τ", () => {
+  it("ties: identical image keys give equal focus, so nothing is strictly below τ", async () => {
     const rng = new Rng(6);
     const L = llavaLayout(1, 1, 6, 3);
     const c = makeCase(rng, 1, 2, L.N, 4, L.text, L.image, true);
-    const o = runCase(c, { q_inhibit: 0.5 }, "ties");
-    const o0 = runCase(c, { q_inhibit: 0 }, "ties q=0");
+    const o = await runCase(be, c, { q_inhibit: 0.5 }, "ties");
+    const o0 = await runCase(be, c, { q_inhibit: 0 }, "ties q=0");
     expectClose(o, o0, "cmai ties == uninhibited");
   });
 

@@ -10,7 +10,7 @@
  *   drop = both < τ; survivors = positions that are not (drop ∧ visual), ascending, −1 padded.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { Rng, boolt, compileExample, expectClose, expectExact, f32t, refAttention, reportErrors, run } from "./lm-util.ts";
+import { Rng, boolt, compileExample, expectClose, expectExact, f32t, refAttention, reportErrors, runOn, describeBackends, type Backend } from "./lm-util.ts";
 
 const PATH = "examples/todre/todre.attn";
 const f = Math.fround;
@@ -52,13 +52,13 @@ function refSelect(x: Float64Array, cls: Float64Array, N: number, D: number, k: 
   return C.sort((a, b) => a - b);
 }
 
-function checkSelect(rng: Rng, B: number, N: number, D: number, keep: number, maxsum: boolean, label: string, mk?: (x: Float64Array, cls: Float64Array) => void): number[][] {
+async function checkSelect(be: Backend, rng: Rng, B: number, N: number, D: number, keep: number, maxsum: boolean, label: string, mk?: (x: Float64Array, cls: Float64Array) => void): Promise<number[][]> {
   const x = rng.normals(B * N * D);
   const cls = new Float64Array(B * N);
   for (let i = 0; i < cls.length; i++) cls[i] = f(rng.next());
   mk?.(x, cls);
   const g = compileExample(PATH, "todre_select", { keep, maxsum });
-  const [xs, sel] = run(g, { x: f32t([B, N, D], x), cls_attn: f32t([B, N], cls) });
+  const [xs, sel] = await runOn(be, g, { x: f32t([B, N, D], x), cls_attn: f32t([B, N], cls) });
   const all: number[][] = [];
   const refRows: number[] = [];
   for (let b = 0; b < B; b++) {
@@ -71,45 +71,46 @@ function checkSelect(rng: Rng, B: number, N: number, D: number, keep: number, ma
   return all;
 }
 
-describe("ToDRE stage 1 (methods.md §6.1) against an independent reference", () => {
+describeBackends("ToDRE stage 1 (methods.md §6.1) against an independent reference", (be) => {
   for (const maxsum of [true, false]) {
     const obj = maxsum ? "max-sum" : "k-center";
-    it(`${obj}: random embeddings, odd N`, () => {
+    it(`${obj}: random embeddings, odd N`, async () => {
       const rng = new Rng(maxsum ? 40 : 41);
-      checkSelect(rng, 2, 37, 8, 9, maxsum, `${obj} random`);
-      checkSelect(rng, 1, 64, 16, 8, maxsum, `${obj} N=64`);
+      await checkSelect(be, rng, 2, 37, 8, 9, maxsum, `${obj} random`);
+      await checkSelect(be, rng, 1, 64, 16, 8, maxsum, `${obj} N=64`);
+      await checkSelect(be, rng, 2, 129, 8, 9, maxsum, `${obj} N=129`);
     });
-    it(`${obj}: keep = 1 gives the pivot; keep = N keeps everything`, () => {
+    it(`${obj}: keep = 1 gives the pivot; keep = N keeps everything`, async () => {
       const rng = new Rng(42);
-      const [piv] = checkSelect(rng, 1, 11, 4, 1, maxsum, `${obj} keep=1`);
+      const [piv] = await checkSelect(be, rng, 1, 11, 4, 1, maxsum, `${obj} keep=1`);
       expect(piv!.length).toBe(1);
-      const all = checkSelect(rng, 2, 11, 4, 11, maxsum, `${obj} keep=N`);
+      const all = await checkSelect(be, rng, 2, 11, 4, 11, maxsum, `${obj} keep=N`);
       for (const C of all) expect(C).toEqual([...Array(11).keys()]);
     });
-    it(`${obj}: ties (identical rows, equal [CLS] scores) go to the lowest index`, () => {
+    it(`${obj}: ties (identical rows, equal [CLS] scores) go to the lowest index`, async () => {
       const rng = new Rng(43);
-      const all = checkSelect(rng, 1, 13, 4, 5, maxsum, `${obj} ties`, (x, cls) => {
+      const all = await checkSelect(be, rng, 1, 13, 4, 5, maxsum, `${obj} ties`, (x, cls) => {
         for (let v = 1; v < 13; v++) for (let d = 0; d < 4; d++) x[v * 4 + d] = x[d]!;
         cls.fill(0.5);
       });
       expect(all[0]).toEqual([0, 1, 2, 3, 4]);
       // duplicates of a few rows: a chosen row's duplicates come last
-      checkSelect(rng, 2, 15, 6, 7, maxsum, `${obj} dup rows`, (x) => {
+      await checkSelect(be, rng, 2, 15, 6, 7, maxsum, `${obj} dup rows`, (x) => {
         for (let v = 5; v < 15; v += 2) for (let d = 0; d < 6; d++) { x[v * 6 + d] = x[(v - 4) * 6 + d]!; x[(15 + v) * 6 + d] = x[(15 + v - 4) * 6 + d]!; }
       });
     });
   }
-  it("AnyRes: cls_attn = −inf outside the global thumbnail puts the pivot inside it", () => {
+  it("AnyRes: cls_attn = −inf outside the global thumbnail puts the pivot inside it", async () => {
     for (const maxsum of [true, false]) {
       const rng = new Rng(44);
-      const all = checkSelect(rng, 2, 25, 6, 6, maxsum, `${maxsum ? "max-sum" : "k-center"} anyres`, (_x, cls) => {
+      const all = await checkSelect(be, rng, 2, 25, 6, 6, maxsum, `${maxsum ? "max-sum" : "k-center"} anyres`, (_x, cls) => {
         for (let b = 0; b < 2; b++) for (let v = 0; v < 25; v++) if (v < 18) cls[b * 25 + v] = -Infinity; // thumbnail = tokens 18..24
       });
       for (const C of all) expect(C.some((c) => c >= 18)).toBe(true);
     }
   });
 
-  it("the two objectives can disagree (the flag is live)", () => {
+  it("the two objectives can disagree (the flag is live)", async () => {
     let differ = false;
     for (let s = 0; s < 5 && !differ; s++) {
       const rng = new Rng(100 + s);
@@ -121,14 +122,14 @@ describe("ToDRE stage 1 (methods.md §6.1) against an independent reference", ()
   });
 });
 
-function checkRelevance(rng: Rng, B: number, H: number, N: number, E: number, kinds: string[][], tau: number, label: string, visBoost = 0): boolean[] {
+async function checkRelevance(be: Backend, rng: Rng, B: number, H: number, N: number, E: number, kinds: string[][], tau: number, label: string, visBoost = 0): Promise<boolean[]> {
   const q = rng.normals(B * H * N * E), k = rng.normals(B * H * N * E), v = rng.normals(B * H * N * E);
   if (visBoost) for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let j = 0; j < N; j++) if (kinds[b]![j] === "v") k[((b * H + h) * N + j) * E] = f(visBoost);
   if (visBoost) for (let i = 0; i < q.length; i += E) q[i] = f(Math.abs(q[i]!) + 1);
   const isVis = kinds.flat().map((c) => c === "v");
   const isText = kinds.flat().map((c) => c === "t");
   const g = compileExample(PATH, "todre_relevance", { tau });
-  const [o, drop, idx, count] = run(g, { q: f32t([B, H, N, E], q), k: f32t([B, H, N, E], k), v: f32t([B, H, N, E], v), is_vis: boolt([B, N], isVis), is_text: boolt([B, N], isText) });
+  const [o, drop, idx, count] = await runOn(be, g, { q: f32t([B, H, N, E], q), k: f32t([B, H, N, E], k), v: f32t([B, H, N, E], v), is_vis: boolt([B, N], isVis), is_text: boolt([B, N], isText) });
   const refO = new Float64Array(B * H * N * E);
   const drops: boolean[] = [], idxs: number[] = [], counts: number[] = [];
   for (let b = 0; b < B; b++) {
@@ -158,29 +159,33 @@ function checkRelevance(rng: Rng, B: number, H: number, N: number, E: number, ki
   return drops;
 }
 
-describe("ToDRE stage 2 (methods.md §6.2) against an independent reference", () => {
+describeBackends("ToDRE stage 2 (methods.md §6.2) against an independent reference", (be) => {
   const layout = (s: number, nv: number, nt: number) => [...Array(s).fill("s"), ...Array(nv).fill("v"), ...Array(nt).fill("t")];
-  it("random attention: τ = 0 never drops, τ > 1 always drops, τ in between follows the flows", () => {
+  it("random attention: τ = 0 never drops, τ > 1 always drops, τ in between follows the flows", async () => {
     const rng = new Rng(50);
     const kinds = [layout(2, 9, 6), layout(1, 12, 4)]; // N = 17
-    expect(checkRelevance(rng, 2, 2, 17, 8, kinds, 0, "τ=0")).toEqual([false, false]);
-    expect(checkRelevance(rng, 2, 2, 17, 8, kinds, 1.1, "τ=1.1")).toEqual([true, true]);
-    checkRelevance(rng, 2, 3, 17, 8, kinds, 0.5, "τ=0.5");
-    checkRelevance(rng, 2, 3, 17, 8, kinds, 0.1, "τ=0.1");
+    expect(await checkRelevance(be, rng, 2, 2, 17, 8, kinds, 0, "τ=0")).toEqual([false, false]);
+    expect(await checkRelevance(be, rng, 2, 2, 17, 8, kinds, 1.1, "τ=1.1")).toEqual([true, true]);
+    await checkRelevance(be, rng, 2, 3, 17, 8, kinds, 0.5, "τ=0.5");
+    await checkRelevance(be, rng, 2, 3, 17, 8, kinds, 0.1, "τ=0.1");
+    const kinds67 = [layout(3, 50, 14), layout(1, 60, 6)]; // N = 67: past one 64-wide tile
+    expect(await checkRelevance(be, rng, 2, 2, 67, 8, kinds67, 0, "N=67 τ=0")).toEqual([false, false]);
+    expect(await checkRelevance(be, rng, 2, 2, 67, 8, kinds67, 1.1, "N=67 τ=1.1")).toEqual([true, true]);
+    await checkRelevance(be, rng, 2, 2, 67, 8, kinds67, 0.5, "N=67 τ=0.5");
   });
-  it("mixed decisions across the batch (one image weakly attended)", () => {
+  it("mixed decisions across the batch (one image weakly attended)", async () => {
     const rng = new Rng(51);
     const kinds = [layout(2, 6, 7), layout(2, 6, 7)];
     let seen = new Set<string>();
-    for (let s = 0; s < 6; s++) for (const boost of [-20, 0]) seen.add(checkRelevance(rng, 2, 2, 15, 4, kinds, 0.3, `mixed ${boost}`, boost).join());
+    for (let s = 0; s < 6; s++) for (const boost of [-20, 0]) seen.add((await checkRelevance(be, rng, 2, 2, 15, 4, kinds, 0.3, `mixed ${boost}`, boost)).join());
     expect([...seen].some((x) => x.includes("true"))).toBe(true);
     expect([...seen].some((x) => x.includes("false"))).toBe(true);
   });
-  it("interleaved token kinds", () => {
+  it("interleaved token kinds", async () => {
     const rng = new Rng(52);
     const kinds = [["s", "v", "t", "v", "v", "t", "s", "v", "t", "t", "v"], ["v", "v", "v", "t", "t", "v", "v", "t", "s", "t", "v"]];
-    checkRelevance(rng, 2, 2, 11, 6, kinds, 0.4, "interleaved τ=0.4");
-    checkRelevance(rng, 2, 2, 11, 6, kinds, 1.5, "interleaved τ=1.5");
+    await checkRelevance(be, rng, 2, 2, 11, 6, kinds, 0.4, "interleaved τ=0.4");
+    await checkRelevance(be, rng, 2, 2, 11, 6, kinds, 1.5, "interleaved τ=1.5");
   });
   afterAll(() => reportErrors("todre"));
 });
