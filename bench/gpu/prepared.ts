@@ -46,9 +46,11 @@ export async function prepareRun(
   inputs: Record<string, HostTensor>,
   given: Record<string, number>,
   requires: readonly DivisibilityRequirement[] = [],
+  /** For experiments (bench/experiments): rewrites a kernel's WGSL before its pipeline is made. */
+  rewrite?: (file: string, wgsl: string) => string,
 ): Promise<PreparedRun> {
   const { manifest: m, files } = buildWgslArtifacts(prog, { requires });
-  const text = new Map(files);
+  const text = new Map(rewrite ? files.map(([f, t]) => [f, rewrite(f, t)] as const) : files);
   checkDevice(m, dev);
   const dims = bindManifestDims(m, inputs, given);
   const ev = (d: DimExpr, what: string): number => {
