@@ -105,6 +105,8 @@ function softAttn(B: number, M: number, N: number, seed: number): T64 {
   return out;
 }
 
+// The cases share (kp, kc) where the edge case does not need values of its own: each (kp, kc)
+// is one program, and each program costs seconds of shader compilation on SwiftShader.
 describeBackends("VMTC (examples/vmtc) vs the §4.1 reference", (be) => {
   const cases: [number, number, number, number][] = [
     // N, kp, kc, iters
@@ -114,7 +116,7 @@ describeBackends("VMTC (examples/vmtc) vs the §4.1 reference", (be) => {
     [129, 8, 8, 10], // N past two 64-wide tiles
     [40, 4, 1, 5], // one cluster: the IPS-weighted mean of every redundant token
     [32, 1, 4, 10],
-    [24, 4, 20, 4], // kp + kc = N: every redundant token is its own cluster
+    [16, 8, 8, 4], // kp + kc = N: every redundant token is its own cluster
     [30, 20, 3, 2],
   ];
   for (const [N, kp, kc, iters] of cases)
@@ -130,7 +132,7 @@ describeBackends("VMTC (examples/vmtc) vs the §4.1 reference", (be) => {
     });
 
   it("ties: integer attention (equal IPS) and features repeated from 3 exact directions", async () => {
-    const B = 2, N = 30, C = 4, M = 2, kp = 6, kc = 5, iters = 4;
+    const B = 2, N = 30, C = 4, M = 2, kp = 5, kc = 7, iters = 4;
     const attn = randint([B, M, N], 5, 3);
     for (let i = 0; i < attn.data.length; i++) attn.data[i]! += 1;
     const base = [2, 0, 0, 0, 0, 0, 4, 0, 1, 1, 1, 1];
@@ -143,14 +145,14 @@ describeBackends("VMTC (examples/vmtc) vs the §4.1 reference", (be) => {
   });
 
   it("all IPS equal: primaries are tokens 0..kp-1, init centers the first redundant tokens", async () => {
-    const B = 1, N = 16, C = 5, M = 2, kp = 4, kc = 3;
+    const B = 1, N = 16, C = 5, M = 2, kp = 5, kc = 7;
     const attn = zeros64([B, M, N]);
     attn.data.fill(1 / N);
     const ref = await runVmtc(be, randn([B, N, C], 3), attn, kp, kc, 2, "equal IPS");
-    expect(ref.prim[0]).toEqual([0, 1, 2, 3]);
+    expect(ref.prim[0]).toEqual([0, 1, 2, 3, 4]);
   });
 
   it("non-negative uniform features (cosines all positive)", async () => {
-    await runVmtc(be, randu([2, 48, 8], 8), softAttn(2, 4, 48, 9), 6, 6, 10, "uniform");
+    await runVmtc(be, randu([2, 48, 8], 8), softAttn(2, 4, 48, 9), 8, 8, 10, "uniform");
   });
 });
