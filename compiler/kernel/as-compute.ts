@@ -72,6 +72,19 @@ function flatten(idx: readonly SExpr[], shape: readonly Dim[]): SExpr {
 
 /** The compute body of `n`, or undefined when the op needs a dedicated kernel. */
 export function asCompute(n: Node): SExpr | undefined {
+  // nodes are immutable, so their body is too (up to the dims generation: a new exact division can
+  // simplify dims further); one body object per node lets memos keyed by body (exprKey, may-flag) hit
+  const gen = D.dimGeneration();
+  const hit = bodies.get(n);
+  if (hit && hit.gen === gen) return hit.body;
+  const body = buildBody(n);
+  bodies.set(n, { gen, body });
+  return body;
+}
+
+const bodies = new WeakMap<Node, { gen: number; body: SExpr | undefined }>();
+
+function buildBody(n: Node): SExpr | undefined {
   const r = n.shape.length;
   const out = [...Array(r).keys()].map(V);
   const vs = new Vars(r);

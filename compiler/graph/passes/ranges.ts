@@ -119,7 +119,7 @@ const EMPTY: Bounds = { lo: [], hi: [] };
 /** Bounds of an i32 expression at a point described by `sc`. */
 export function boundsOf(e: SExpr, sc: Scope): Bounds {
   const own = structural(e, sc);
-  const f = sc.facts.get(exprKey(e));
+  const f = sc.facts.size === 0 ? undefined : sc.facts.get(exprKey(e));
   return f ? { lo: cap([...own.lo, ...f.lo]), hi: cap([...own.hi, ...f.hi]) } : own;
 }
 
@@ -134,9 +134,11 @@ function structural(e: SExpr, sc: Scope): Bounds {
     case "cast":
       return e.a.dtype === "i32" && e.dtype === "i32" ? boundsOf(e.a, sc) : EMPTY;
     case "select": {
-      const key = exprKey(e.c);
-      if (sc.truths.has(key)) return boundsOf(e.a, sc);
-      if (sc.falsehoods.has(key)) return boundsOf(e.b, sc);
+      if (sc.truths.size + sc.falsehoods.size > 0) {
+        const key = exprKey(e.c);
+        if (sc.truths.has(key)) return boundsOf(e.a, sc);
+        if (sc.falsehoods.has(key)) return boundsOf(e.b, sc);
+      }
       const a = boundsOf(e.a, branch(sc, e.c, true));
       const b = boundsOf(e.b, branch(sc, e.c, false));
       return { lo: pairs(a.lo, b.lo, (x, y) => (provablyLE(x, y) ? x : provablyLE(y, x) ? y : undefined)), hi: pairs(a.hi, b.hi, (x, y) => (provablyLE(x, y) ? y : provablyLE(y, x) ? x : undefined)) };
