@@ -44,7 +44,10 @@ export function defaultCaps(target: "wgsl" | "cuda"): TargetCaps {
 }
 
 export function lowerForTarget(graph: Graph, target: "wgsl" | "cuda", opts: PipelineOptions = {}, caps: TargetCaps = defaultCaps(target)): Lowered {
-  const pipeline = runPipeline(graph, opts);
+  // fusion stays within the record's bindings (never above the default 8, so every target
+  // lowers a graph to the same kernels unless its record is smaller)
+  const maxKernelBuffers = Math.min(8, caps.maxStorageBuffersPerShaderStage);
+  const pipeline = runPipeline(graph, { maxKernelBuffers, ...opts });
   const optimized = pipeline.graph;
   const span = (n: Node) => spanOf(n, optimized) ?? spanOf(n, graph);
   const diag = (msg: Message, n: Node | undefined, args: readonly unknown[]): Diagnostic => ({

@@ -37,6 +37,10 @@
  *    must still be evaluated.
  * 6. A fused body stays below `maxBodySize` expression nodes (default 512), so repeated loads of
  *    an inlined producer (stencils) cannot blow up exponentially along a chain.
+ * 7. A fused kernel binds every tensor it reads, its outputs and the error flag; it stays within
+ *    `maxKernelBuffers` bindings (default 8, WebGPU's default maxStorageBuffersPerShaderStage;
+ *    the lowering passes the target record's limit), so fusion never makes a kernel that the
+ *    target cannot bind. Constants and iotas are inlined and do not count.
  */
 import { exprKey, type SExpr, type SLoad } from "../expr.ts";
 import type { Graph } from "../node.ts";
@@ -207,6 +211,7 @@ export const fuseElementwise: Pass = {
     const loops = loopDeps(g);
     const cons = consumers(g);
     const maxSize = cx.options.maxBodySize ?? 512;
+    const maxBuffers = cx.options.maxKernelBuffers ?? 8;
     const plans = new Map<Node, SharePlan>();
     const planFor = (oldP: Node, p: Node): SharePlan => {
       let plan = plans.get(oldP);
@@ -227,6 +232,9 @@ export const fuseElementwise: Pass = {
       const oldOf = new Map<Node, Node>(old.src.map((s) => [m.get(s), s]));
       const chosen: Candidate[] = [];
       let size = exprSize(body);
+      // tensors the fused kernel binds: operands not inlined, plus inlined producers' operands
+      const bound = new Set(src.filter(binds));
+      const budget = maxBuffers - n.types.length - 1; // outputs and the error flag
       src.forEach((p, k) => {
         const pBody = exactBody(p);
         const oldP = oldOf.get(p);
@@ -250,6 +258,15 @@ export const fuseElementwise: Pass = {
           cx.remark("missed", oldP, `not fused into ${describeNode(old)}: the fused body would have ${grown} nodes (limit ${maxSize})`);
           return;
         }
+        const after = new Set(bound);
+        after.delete(p);
+        for (const q of p.src) if (binds(q)) after.add(q);
+        if (after.size > Math.max(budget, bound.size)) {
+          cx.remark("missed", oldP, `not fused into ${describeNode(old)}: the fused kernel would bind ${after.size + n.types.length + 1} buffers (limit ${maxBuffers})`);
+          return;
+        }
+        bound.clear();
+        for (const q of after) bound.add(q);
         size = grown;
         chosen.push({ k, body: pBody });
         const sharedBy = nUses > 1 && hasReduce(pBody) ? plans.get(oldP) : undefined;
@@ -262,6 +279,9 @@ export const fuseElementwise: Pass = {
     });
   },
 };
+
+/** Whether a node is bound as a buffer by the kernel reading it (constants and iotas are inlined). */
+const binds = (n: Node): boolean => n.op !== "const" && n.op !== "iota";
 
 /** Producers worth a remark: ones that compute something (not constants, inputs or placeholders). */
 const hasWork = (n: Node): boolean => !["input", "const", "iota", "loop_state", "loop_index", "proj"].includes(n.op);

@@ -27,6 +27,8 @@ export interface PassOptions {
   readonly foldLimit?: number;
   /** Largest compute body (in expression nodes) fuse-elementwise may create (default 512). */
   readonly maxBodySize?: number;
+  /** Most buffers (operands, outputs, error flag) a kernel fuse-elementwise creates may bind (default 8). */
+  readonly maxKernelBuffers?: number;
 }
 
 export interface Pass {
