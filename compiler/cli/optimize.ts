@@ -11,6 +11,7 @@ import type { Graph } from "../graph/node.ts";
 import { printGraph } from "../graph/print.ts";
 import { LoweringError, lowerGraph } from "../kernel/lower.ts";
 import { planMemory, planReport } from "../kernel/plan.ts";
+import { defaultDims } from "../graph/interp.ts";
 import { PASSES, explainText, runPipeline, timingText, type PipelineOptions, type PipelineResult } from "../pipeline.ts";
 import type { Cli, PipelineFlags } from "./args.ts";
 import { io } from "./main.ts";
@@ -91,7 +92,11 @@ function planText(g: Graph, dims: Record<string, number> | undefined): string {
   let body: string;
   try {
     const { plan } = planMemory(lowerGraph(g));
-    body = planReport(plan, dims && dims);
+    // dims not given on the command line take run's defaults (8, rounded to what the graph requires)
+    const full = dims && defaultDims(g, dims);
+    const defaulted = full ? Object.keys(full).filter((k) => dims![k] === undefined) : [];
+    body = planReport(plan, full);
+    if (defaulted.length) body += `(not given with --dim, so by default: ${defaulted.map((k) => `${k}=${full![k]}`).join(", ")})\n`;
   } catch (e) {
     if (!(e instanceof LoweringError)) throw e;
     body = `not lowered: '${e.node.op}' (${e.message})\n`;

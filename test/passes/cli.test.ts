@@ -70,6 +70,14 @@ describe("attnc compile pipeline flags", () => {
     expect(unfused.stdout).toMatch(/-> slot (\d+), live .*\n(.*\n)*.*-> slot \1, live/);
   });
 
+  it("--plan with only some dims sizes the rest by default and says so (no internal error)", async () => {
+    const r = await attnc("compile", HAND, "--plan", "--dim", "N=64");
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("internal compiler error");
+    expect(r.stdout).toMatch(/with N=64, B=8, H=8: \d+ B unplanned/);
+    expect(r.stdout).toContain("(not given with --dim, so by default: B=8, H=8)");
+  });
+
   it("--json carries the remarks and the optimized graph", async () => {
     const r = await attnc("compile", HAND, "--json", "-O", "--explain");
     const j = JSON.parse(r.stdout);
