@@ -32,6 +32,8 @@ const RESERVED: ReadonlySet<string> = new Set(["i8", "i16", "i32", "i64", "u8", 
 export class KernelScope {
   private n = 0;
   readonly uniforms = new Set<string>();
+  /** dimToK's results in this kernel (kernel expressions are immutable; the uniforms are already registered). */
+  readonly dims = new Map<Dim, KExpr>();
   fresh(prefix: string): string {
     let name = `${prefix}${this.n++}`;
     while (RESERVED.has(name)) name = `${prefix}${this.n++}`;
@@ -46,6 +48,12 @@ export class KernelScope {
 
 /** A symbolic dim as i32 kernel arithmetic over dim uniforms. */
 export function dimToK(d: Dim, sc: KernelScope): KExpr {
+  let k = sc.dims.get(d);
+  if (k === undefined) sc.dims.set(d, (k = dimExpr(d, sc)));
+  return k;
+}
+
+function dimExpr(d: Dim, sc: KernelScope): KExpr {
   const v = d.value;
   if (v !== undefined) return K.i32(v);
   let acc: KExpr | undefined;
