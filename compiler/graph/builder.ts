@@ -10,28 +10,17 @@ import { dim, shapeToString, type Dim, type DimLike } from "./dim.ts";
 import { isFloat, isInt, type DType } from "./dtype.ts";
 import { BuildError } from "./errors.ts";
 import { GraphContext, type DivisibilityRequirement, type Graph } from "./node.ts";
-import type { AttnReturn, BinaryFn, GOp, Node, OpArgs, ReduceFn, TensorType, UnaryFn } from "./ops.ts";
-import { binaryType, freshVar, sCast, sReduceWith, toExpr, type Scalar } from "./scalar.ts";
+import type { BinaryFn, GOp, Node, OpArgs, ReduceFn, TensorType, UnaryFn } from "./ops.ts";
+import { binaryType, freshVar, sReduceWith, toExpr, type Scalar } from "./scalar.ts";
 import type { SExpr, SVar } from "./expr.ts";
+import { buildAttention, type AttentionOptions } from "./builder-attention.ts";
+import { broadcastShapes, checkBits, finalizeExpr, FLOATY, litDType, normAxis, opSymbol, roundLiteral, sizeDim, sliceBounds } from "./builder-rules.ts";
+
+export { broadcastShapes, finalizeExpr, normAxis } from "./builder-rules.ts";
+export type { AttentionOptions } from "./builder-attention.ts";
 
 export type Tensor = Node;
 export type TensorLike = Node | number | boolean;
-
-export interface AttentionOptions {
-  /** Logit scale; default 1/sqrt(D). */
-  scale?: number;
-  /** Score hook: (logit, [...batch, i, j]) => new logit. */
-  score?: (s: SExpr, idx: SVar[]) => Scalar;
-  /** Mask hook: ([...batch, i, j]) => bool, true keeps the key. */
-  mask?: (idx: SVar[]) => Scalar;
-  /** Additive per-key bias [*batch', Nk]. */
-  bias?: Tensor;
-  /** Per-key value gain [*batch', Nk]. */
-  valueScale?: Tensor;
-  /** Key-block route [*batch', Qb, K] with block sizes. */
-  blocks?: { route: Tensor; blockQ: DimLike; blockK: DimLike };
-  returns?: readonly ({ kind: "lse" } | { kind: "probs"; rows: Tensor } | { kind: "mass"; keys: Tensor })[];
-}
 
 export class GraphBuilder {
   readonly cx = new GraphContext();
@@ -43,7 +32,8 @@ export class GraphBuilder {
 
   constructor(readonly name = "main") {}
 
-  private mk<O extends GOp>(op: O, t: TensorType | readonly TensorType[], src: readonly Node[], arg: OpArgs[O]): Node<O> {
+  /** @internal A node with provenance `at` (for builder-attention.ts). */
+  mk<O extends GOp>(op: O, t: TensorType | readonly TensorType[], src: readonly Node[], arg: OpArgs[O]): Node<O> {
     return this.cx.node(op, Array.isArray(t) ? t : [t as TensorType], src, arg, this.at);
   }
 
@@ -91,7 +81,8 @@ export class GraphBuilder {
     return this.scalar(x, litDType(x, other));
   }
 
-  private check(x: Tensor, what = "tensor"): Tensor {
+  /** @internal Checks that x belongs to this builder (for builder-attention.ts). */
+  check(x: Tensor, what = "tensor"): Tensor {
     if (x.dtype === "tuple") throw new BuildError(Diagnostics.Name_0_is_a_1_not_a_tensor, [what, "tuple"]);
     return x;
   }
@@ -631,94 +622,9 @@ export class GraphBuilder {
 
   // ── attention ────────────────────────────────────────────────────────────────────────────
 
-  /** Fused attention; returns o, or [o, ...side outputs] when `returns` is given. */
+  /** Fused attention; returns o, or [o, ...side outputs] when `returns` is given (builder-attention.ts). */
   attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions = {}): Tensor | Tensor[] {
-    [q, k, v].forEach((t) => this.check(t));
-    for (const [t, nm] of [[q, "q"], [k, "k"], [v, "v"]] as const)
-      if (t.shape.length < 2) throw new BuildError(Diagnostics.Rank_0_expected_got_1, ["at least 2", t.shape.length, `${nm}: ${shapeToString(t.shape)}`]);
-    const dt = binaryType("mul", binaryType("mul", q.dtype as DType, k.dtype as DType, "attention").operand, v.dtype as DType, "attention").operand;
-    if (!isFloat(dt)) throw new BuildError(Diagnostics.Operand_of_0_must_be_1_got_2, ["attention", "a float tensor", dt]);
-    const [Nq, Dq] = q.shape.slice(-2) as [Dim, Dim];
-    const [Nk, Dk] = k.shape.slice(-2) as [Dim, Dim];
-    const [Nv, Dv] = v.shape.slice(-2) as [Dim, Dim];
-    if (Dq !== Dk) throw new BuildError(Diagnostics.Matmul_inner_dims_0_and_1_differ, [`q ${shapeToString(q.shape)}`, `k ${shapeToString(k.shape)}^T`]);
-    if (Nk !== Nv) throw new BuildError(Diagnostics.Shapes_0_and_1_cannot_broadcast, [`k ${shapeToString(k.shape)}`, `v ${shapeToString(v.shape)}`]);
-    const batch = broadcastShapes(broadcastShapes(q.shape.slice(0, -2), k.shape.slice(0, -2)), v.shape.slice(0, -2));
-    const nb = batch.length;
-    const src: Node[] = [this.cast(q, dt), this.cast(k, dt), this.cast(v, dt)];
-    const addSrc = (t: Tensor): number => {
-      const i = src.indexOf(t);
-      if (i >= 0) return i;
-      src.push(t);
-      return src.length - 1;
-    };
-    const perKey = (t: Tensor | undefined, what: string): number | undefined => {
-      if (!t) return undefined;
-      this.check(t);
-      const b = broadcastShapes(t.shape, [...batch, Nk]);
-      if (!D.shapeEq(b, [...batch, Nk])) throw new BuildError(Diagnostics.Shapes_0_and_1_cannot_broadcast, [`${what} ${shapeToString(t.shape)}`, `[${[...batch, Nk].join(", ")}]`]);
-      return addSrc(this.cast(t, "f32"));
-    };
-    const bias = perKey(o.bias, "bias");
-    const valueScale = perKey(o.valueScale, "value_scale");
-    let blocks: OpArgs["attention"]["blocks"];
-    if (o.blocks) {
-      const r = this.check(o.blocks.route);
-      if (!isInt(r.dtype as DType)) throw new BuildError(Diagnostics.Index_must_be_integer_got_0, [r.dtype]);
-      const bq = dim(o.blocks.blockQ);
-      const bk = dim(o.blocks.blockK);
-      const qb = D.ceilDiv(Nq, bq);
-      if (r.shape.length < 2) throw new BuildError(Diagnostics.Rank_0_expected_got_1, ["at least 2", r.shape.length, shapeToString(r.shape)]);
-      const want = [...batch, qb, r.shape[r.shape.length - 1]!];
-      const bb = broadcastShapes(r.shape, want);
-      if (!D.shapeEq(bb, want)) throw new BuildError(Diagnostics.Blocks_shape_0_for_queries_1, [shapeToString(r.shape), shapeToString(q.shape), `expected [${want.join(", ")}] (query blocks of ${bq})`]);
-      blocks = { src: addSrc(this.cast(r, "i32")), blockQ: bq, blockK: bk };
-    }
-    const returns: AttnReturn[] = [];
-    const types: TensorType[] = [{ dtype: dt, shape: [...batch, Nq, Dv] }];
-    for (const rq of o.returns ?? []) {
-      if (rq.kind === "lse") {
-        returns.push({ kind: "lse" });
-        types.push({ dtype: "f32", shape: [...batch, Nq] });
-      } else if (rq.kind === "probs") {
-        const rows = this.check(rq.rows);
-        if (!isInt(rows.dtype as DType)) throw new BuildError(Diagnostics.Index_must_be_integer_got_0, [rows.dtype]);
-        const R = rows.shape[rows.shape.length - 1] ?? dim(1);
-        const rr = rows.shape.length === 0 ? this.reshape(rows, [1]) : rows;
-        const want = [...batch, R];
-        if (!D.shapeEq(broadcastShapes(rr.shape, want), want)) throw new BuildError(Diagnostics.Shapes_0_and_1_cannot_broadcast, [shapeToString(rr.shape), shapeToString(want)]);
-        returns.push({ kind: "probs", rows: addSrc(this.cast(rr, "i32")) });
-        types.push({ dtype: "f32", shape: [...batch, R, Nk] });
-      } else {
-        const keys = this.check(rq.keys);
-        if (keys.dtype !== "bool") throw new BuildError(Diagnostics.Operand_of_0_must_be_1_got_2, ["mass(keys:)", "bool", keys.dtype]);
-        const want = [...batch, Nk];
-        if (!D.shapeEq(broadcastShapes(keys.shape, want), want)) throw new BuildError(Diagnostics.Shapes_0_and_1_cannot_broadcast, [shapeToString(keys.shape), shapeToString(want)]);
-        returns.push({ kind: "mass", keys: addSrc(keys) });
-        types.push({ dtype: "f32", shape: [...batch, Nq] });
-      }
-    }
-    const idxVars = () => [...batch, Nq, Nk].map(() => freshVar());
-    let score: SExpr | undefined;
-    let mask: SExpr | undefined;
-    if (o.score) {
-      const vars = idxVars();
-      const e = toExpr(o.score({ k: "score", dtype: "f32" }, vars), "f32");
-      if (!isFloat(e.dtype)) throw new BuildError(Diagnostics.Hook_0_must_return_1_got_2, ["score", "a float", e.dtype]);
-      const fin = finalizeExpr(sCast(e, "f32"), vars, src);
-      score = fin.expr;
-    }
-    if (o.mask) {
-      const vars = idxVars();
-      const e = toExpr(o.mask(vars));
-      if (e.dtype !== "bool") throw new BuildError(Diagnostics.Hook_0_must_return_1_got_2, ["mask", "bool", e.dtype]);
-      mask = finalizeExpr(e, vars, src).expr;
-    }
-    let scale: number | null = o.scale ?? null;
-    if (scale === null && Dq.value !== undefined) scale = 1 / Math.sqrt(Dq.value);
-    const t = this.mk("attention", types, src, { scale, score, mask, bias, valueScale, blocks, returns });
-    if (types.length === 1) return t;
-    return types.map((_, i) => this.proj(t, i));
+    return buildAttention(this, q, k, v, o);
   }
 
   // ── iteration ────────────────────────────────────────────────────────────────────────────
@@ -765,135 +671,3 @@ export class GraphBuilder {
 /** Scalar-expression helpers for compute bodies and hooks. */
 export { S } from "./scalar-api.ts";
 import { S } from "./scalar-api.ts";
-
-// ── helpers ────────────────────────────────────────────────────────────────────────────────
-
-const FLOATY: ReadonlySet<UnaryFn> = new Set<UnaryFn>([
-  "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan", "tanh", "sigmoid", "gelu", "erf", "recip", "log1p", "expm1",
-]);
-
-const SYMBOLS: Partial<Record<BinaryFn, string>> = {
-  add: "+", sub: "-", mul: "*", div: "/", mod: "%", pow: "**", eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=", and: "&&", or: "||",
-};
-const opSymbol = (fn: BinaryFn): string => SYMBOLS[fn] ?? fn;
-
-function litDType(v: number | boolean, other: DType | undefined): DType {
-  if (typeof v === "boolean") return "bool";
-  if (other === undefined || other === "bool") return Number.isInteger(v) ? "i32" : "f32";
-  if (isFloat(other)) return other;
-  return Number.isInteger(v) ? other : "f32";
-}
-
-function roundLiteral(v: number, t: DType): number {
-  if (t === "i32") return Math.trunc(v) | 0;
-  if (t === "u32") return Math.trunc(v) >>> 0;
-  if (t === "bool") return v ? 1 : 0;
-  return v;
-}
-
-function checkBits(bits: number): void {
-  if (![2, 3, 4, 8].includes(bits)) throw new BuildError(Diagnostics.Bits_must_be_2_3_4_or_8_got_0, [bits]);
-}
-
-/** A dim of a shape: a constant must not be negative. */
-function sizeDim(d: DimLike): Dim {
-  const x = dim(d);
-  if (x.value !== undefined && x.value < 0) throw new BuildError(Diagnostics.Dim_must_be_nonnegative_0, [x.value]);
-  return x;
-}
-
-export function normAxis(axis: number, rank: number): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(axis) || a < 0 || a >= rank) throw new BuildError(Diagnostics.Axis_0_out_of_range_for_rank_1, [axis, rank]);
-  return a;
-}
-
-/** NumPy broadcasting on trailing axes; symbolic dims must be equal or 1. */
-export function broadcastShapes(a: readonly Dim[], b: readonly Dim[]): Dim[] {
-  const r = Math.max(a.length, b.length);
-  const out: Dim[] = [];
-  for (let i = 0; i < r; i++) {
-    const x = a[a.length - r + i] ?? dim(1);
-    const y = b[b.length - r + i] ?? dim(1);
-    if (x === y || y.value === 1) out.push(x);
-    else if (x.value === 1) out.push(y);
-    else throw new BuildError(Diagnostics.Shapes_0_and_1_cannot_broadcast, [shapeToString(a), shapeToString(b)]);
-  }
-  return out;
-}
-
-/** Python slice bounds on a (possibly symbolic) length. */
-function sliceBounds(n: Dim, start: DimLike | undefined, stop: DimLike | undefined, step: number): { first: Dim; count: Dim } {
-  const norm = (x: DimLike | undefined, dflt: Dim): Dim => {
-    if (x === undefined) return dflt;
-    const d = dim(x);
-    const v = d.value;
-    if (v !== undefined && v < 0) return D.max(D.add(n, v), step > 0 ? 0 : -1);
-    if (v !== undefined && n.value !== undefined) return dim(Math.min(v, step > 0 ? n.value : n.value - 1));
-    return d;
-  };
-  if (step > 0) {
-    const s = norm(start, dim(0));
-    const e = norm(stop, n);
-    // a dim is never negative, so the whole axis needs no clamp (x[:], x[::2])
-    const len = s.value === 0 && e === n ? n : D.max(D.sub(e, s), 0);
-    return { first: s, count: D.ceilDiv(len, step) };
-  }
-  const s = norm(start, D.sub(n, 1));
-  const e = norm(stop, dim(-1));
-  const len = s === D.sub(n, 1) && e.value === -1 ? n : D.max(D.sub(s, e), 0);
-  return { first: s, count: D.ceilDiv(len, -step) };
-}
-
-/**
- * Replaces builder-time loads (which hold nodes) by src positions and renumbers variables
- * canonically: the given outer vars become 0..n-1, reduction vars follow in pre-order.
- */
-export function finalizeExpr(e: SExpr, outer: readonly SVar[], src: Node[]): { expr: SExpr; srcs: Node[] } {
-  const ids = new Map<number, number>(outer.map((v, i) => [v.id, i]));
-  let next = outer.length;
-  const walk = (x: SExpr): SExpr => {
-    switch (x.k) {
-      case "var": {
-        const id = ids.get(x.id);
-        if (id === undefined) throw new BuildError(Diagnostics.Index_variable_0_not_bound, [`v${x.id}`]);
-        return { k: "var", id, dtype: "i32" };
-      }
-      case "score":
-      case "const":
-      case "dim":
-        return x;
-      case "load": {
-        const node = (x as unknown as { node?: Node }).node;
-        let pos = x.src;
-        if (node) {
-          pos = src.indexOf(node);
-          if (pos < 0) {
-            src.push(node);
-            pos = src.length - 1;
-          }
-        }
-        return { k: "load", src: pos, idx: x.idx.map(walk), dtype: x.dtype };
-      }
-      case "unary":
-        return { k: "unary", fn: x.fn, a: walk(x.a), dtype: x.dtype };
-      case "binary":
-        return { k: "binary", fn: x.fn, a: walk(x.a), b: walk(x.b), dtype: x.dtype };
-      case "select":
-        return { k: "select", c: walk(x.c), a: walk(x.a), b: walk(x.b), dtype: x.dtype };
-      case "cast":
-        return { k: "cast", a: walk(x.a), dtype: x.dtype };
-      case "reduce": {
-        const vars = x.vars.map((v) => {
-          ids.set(v.id, next);
-          return { id: next++, extent: v.extent };
-        });
-        const cond = x.cond ? walk(x.cond) : undefined;
-        const body = walk(x.body);
-        return { k: "reduce", fn: x.fn, vars, cond, body, dtype: x.dtype };
-      }
-    }
-  };
-  const expr = walk(e);
-  return { expr, srcs: src };
-}

@@ -12,7 +12,7 @@ import * as D from "../dim.ts";
 import { dim, shapeToString, type Dim } from "../dim.ts";
 import { isFloat, isInt, type DType } from "../dtype.ts";
 import { BuildError, InternalCompilerError } from "../errors.ts";
-import { broadcastShapes } from "../builder.ts";
+import { broadcastShapes } from "../builder-rules.ts";
 import type { SExpr } from "../expr.ts";
 import { toposort, type Graph } from "../node.ts";
 import { COMPARE_FNS, FLOAT_UNARY, LOGIC_FNS, type Node, type OpArgs, type TensorType } from "../ops.ts";
