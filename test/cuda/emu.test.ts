@@ -9,6 +9,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { emitCudaModule } from "../../backends/cuda/module.ts";
+import type { Capability } from "../../compiler/kernel/ir.ts";
 import { EMU_CXXFLAGS, EMU_HEADER_DIR, EmuError, buildEmu, cudaInclude, runProgramEmu } from "../../runtime/cuda/emu.ts";
 import { exampleCases, lowerCases, opCases } from "./graphs.ts";
 import { haveGxx, mismatch, oneKernelProgram, pool } from "./helpers.ts";
@@ -24,22 +26,42 @@ describe.skipIf(!GXX)("cuda-emu runs every lowered program like the interpreter"
     await pool(lowered, 2, (c) => buildEmu(c.prog).catch(() => undefined));
   }, 600_000);
 
-  for (const c of lowered)
-    it(c.name, async () => {
-      const inputs = randomInputs(c.graph, c.dims, 1);
-      const ref = interpret(c.graph, inputs, { dims: c.dims });
-      const got = await runProgramEmu(c.prog, inputs, c.dims, { requires: c.graph.requires });
-      expect(got.outputs.length).toBe(ref.outputs.length);
-      got.outputs.forEach((o, i) => {
-        const r = ref.outputs[i]!;
-        expect(o.shape, `output ${i} shape`).toEqual(r.shape);
-        expect(mismatch(o.dtype, o.data, r.data), `output ${i} (${c.graph.outputNames[i]})`).toBeUndefined();
-      });
-      expect(got.errorFlag).toBe(ref.errorFlag);
-    });
+  for (const c of lowered) it(c.name, () => checkProgram(c));
 
   for (const s of skipped) it.skip(`${s.name} — not lowered yet: ${s.reason}`, () => {});
 });
+
+/**
+ * The kernels that capability variants replace stay correct: programs with warp-shuffle or wmma
+ * variants also run with the scalar kernels (caps []), and those with wmma with warp shuffles only.
+ */
+const variantRuns = lowered.flatMap((c) => {
+  const kinds = new Set(emitCudaModule(c.prog).kernels.map((k) => k.variant));
+  const runs: { c: (typeof lowered)[number]; caps: Capability[] }[] = [];
+  if (kinds.has("warp-shuffle") || kinds.has("wmma")) runs.push({ c, caps: [] });
+  if (kinds.has("wmma")) runs.push({ c, caps: ["warp-shuffle"] });
+  return runs;
+});
+
+describe.skipIf(!GXX)("cuda-emu runs the kernels variants replace", () => {
+  beforeAll(async () => {
+    await pool(variantRuns, 2, ({ c, caps }) => buildEmu(c.prog, caps).catch(() => undefined));
+  }, 600_000);
+  for (const { c, caps } of variantRuns) it(`${c.name} with caps [${caps.join(", ")}]`, () => checkProgram(c, caps));
+});
+
+async function checkProgram(c: (typeof lowered)[number], caps?: Capability[]): Promise<void> {
+  const inputs = randomInputs(c.graph, c.dims, 1);
+  const ref = interpret(c.graph, inputs, { dims: c.dims });
+  const got = await runProgramEmu(c.prog, inputs, c.dims, { requires: c.graph.requires, ...(caps ? { caps } : {}) });
+  expect(got.outputs.length).toBe(ref.outputs.length);
+  got.outputs.forEach((o, i) => {
+    const r = ref.outputs[i]!;
+    expect(o.shape, `output ${i} shape`).toEqual(r.shape);
+    expect(mismatch(o.dtype, o.data, r.data), `output ${i} (${c.graph.outputNames[i]})`).toBeUndefined();
+  });
+  expect(got.errorFlag).toBe(ref.errorFlag);
+}
 
 describe.skipIf(!GXX)("cuda-emu barrier checks (hand-built kernels)", () => {
   const N = 150; // three blocks of 64, the last one partial
