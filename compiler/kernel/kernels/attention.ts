@@ -257,7 +257,9 @@ function inputCands(cx: LowerCtx, c: Common) {
  * matrix multiply-accumulates on zero-padded 16×16 tiles. P goes to the tensor cores as two
  * halves, P = hi + lo (each rounded to the input dtype), so P·V keeps f32 accuracy; m, l and the
  * logits stay f32. A variant whose buffers, uniforms or dispatch would differ from the scalar
- * kernel's is dropped (the launch is shared).
+ * kernel's is dropped (the launch is shared). Known deviation of wmma: a removed (masked) key
+ * whose V row holds ±inf or NaN makes the rows that removed it NaN (0·inf in the product), where
+ * the scalar kernel skips removed keys.
  */
 function withVariants(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOuts: readonly { out: number; keys: number }[]): Launch {
   const base = mainKernel(cx, c, lseOuts, massOuts, "scalar");
