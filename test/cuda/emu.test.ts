@@ -15,6 +15,8 @@ import { EMU_CXXFLAGS, EMU_HEADER_DIR, EmuError, buildEmu, cudaInclude, runProgr
 import { exampleCases, lowerCases, opCases } from "./graphs.ts";
 import { haveGxx, mismatch, oneKernelProgram, pool } from "./helpers.ts";
 import { roundBF16, roundF16 } from "../../compiler/util/float16.ts";
+import { GraphBuilder, S, type Tensor } from "../../compiler/graph/builder.ts";
+import { lowerGraph } from "../../compiler/kernel/lower.ts";
 import { MMA_TEST, blockSumKernel, divergentBarrierKernel, expectBlockSum, expectMma, expectReverse, expectWarpReduce, mmaKernel, reverseKernel, warpReduceKernel } from "./kernels.ts";
 
 const GXX = haveGxx();
@@ -147,4 +149,30 @@ describe.skipIf(!GXX)("cuda-emu warp collective self-test (native/emu/selftest.c
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe.skipIf(!GXX)("cuda-emu: f16 attention with non-finite values in V", () => {
+  // causal: rows before key 5 (7) remove it, later rows admit it; ±inf and NaN must only reach those
+  const b = new GraphBuilder("attention_nonfinite_v");
+  const q = b.input("q", "f16", [20, 16]);
+  const out = b.attention(q, b.input("k", "f16", [20, 16]), b.input("v", "f16", [20, 24]), { mask: ([i, j]) => S.le(j!, i!) }) as Tensor;
+  const graph = b.finish([out]);
+  const prog = lowerGraph(graph);
+  const inputs = randomInputs(graph, {}, 3);
+  const v = Array.from(inputs.v!.data);
+  v[5 * 24 + 3] = Infinity;
+  v[7 * 24 + 2] = NaN;
+  v[9 * 24 + 20] = -Infinity;
+  const withBad = { ...inputs, v: hostTensor("f16", [20, 24], v) };
+  const ref = interpret(graph, withBad);
+  for (const caps of [undefined, [] as Capability[]])
+    it(caps ? "scalar kernel" : "wmma kernel (non-finite V is added outside the tensor cores)", async () => {
+      expect(emitCudaModule(prog, caps ? { caps } : {}).kernels[0]!.variant).toBe(caps ? "scalar" : "wmma");
+      const got = await runProgramEmu(prog, withBad, {}, caps ? { caps } : {});
+      const o = got.outputs[0]!.data;
+      expect(mismatch("f16", o, ref.outputs[0]!.data)).toBeUndefined();
+      expect(Number.isFinite(o[4 * 24 + 3]!) && Number.isFinite(o[6 * 24 + 2]!)).toBe(true); // rows that removed the key
+      expect(o[5 * 24 + 3]).toBe(Infinity);
+      expect(Number.isNaN(o[7 * 24 + 2]!)).toBe(true);
+    }, 120_000);
 });

@@ -96,8 +96,8 @@ export interface RowStatsCtx {
  * Step 3 with warp reductions: the TK lanes tid % TK of row tid / TK (+ n·WG/TK) hold one logit
  * each; max, sum and the restricted sums are butterfly reductions over those lanes (every lane
  * takes part, rows ≥ Tq included, so the shuffles see converged warps), lane 0 stores the row.
- * Scalar P·V (warp-shuffle): p (or −1 for a removed key) back into sp. wmma: P = hi + lo into ph
- * (0 for removed keys) and the row's lanes rescale O's row by α.
+ * p (or −1 for a removed key) goes back into sp; wmma also writes P = hi + lo into ph (0 for
+ * removed keys) and the row's lanes rescale O's row by α.
  */
 export function rowStatsWarp(x: RowStatsCtx, out: KStmt[], kStart: KExpr, kt: KExpr): void {
   const { em, col, row0, WG, TK, Tq, tc, hT, Dvc, massKeys } = x;
@@ -137,7 +137,8 @@ export function rowStatsWarp(x: RowStatsCtx, out: KStmt[], kStart: KExpr, kt: KE
         const oi = em.let(lb, "oi", K.add(K.mul(rc, K.i32(Dvc)), oc));
         lb.push(sstore("os", oi, fmul(sload("os", oi), alpha)));
       });
-    } else w.push(sstore("sp", e, p));
+    }
+    w.push(sstore("sp", e, p));
     // (wmma rescales O here, so α needs no workgroup copy)
     const lead: KStmt[] = [sstore("rm", rc, mNew), ...(tc ? [] : [sstore("ra", rc, alpha)]), sstore("rl", rc, fadd(fmul(sload("rl", rc), alpha), ls))];
     ms.forEach((m, n) => lead.push(sstore(`rs${n}`, rc, fadd(fmul(sload(`rs${n}`, rc), alpha), m))));

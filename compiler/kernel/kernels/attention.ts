@@ -50,7 +50,7 @@ import type { Launch } from "../program.ts";
 import { KERNELS, type LowerCtx } from "../registry.ts";
 import { KernelScope, castK, compileExpr, dimToK, ktype, stridesK, type ExprCtx, type SrcInfo } from "../sexpr-to-kernel.ts";
 import { decompose, linearId } from "./elementwise.ts";
-import { BARRIER, Em, NAN, NEG_INF, ZERO, and, assign, fadd, fmul, iff, isNegInf, isPosInf, lt, mmaStmt, nextPow2, not, rowStatsWarp, setFlag, sload, sstore } from "./attention-util.ts";
+import { BARRIER, Em, NAN, bits, NEG_INF, ZERO, and, assign, fadd, fmul, iff, isNegInf, isPosInf, lt, mmaStmt, nextPow2, not, rowStatsWarp, setFlag, sload, sstore } from "./attention-util.ts";
 
 /** Threads per workgroup of the main kernel. */
 const WG = 128;
@@ -257,9 +257,8 @@ function inputCands(cx: LowerCtx, c: Common) {
  * matrix multiply-accumulates on zero-padded 16×16 tiles. P goes to the tensor cores as two
  * halves, P = hi + lo (each rounded to the input dtype), so P·V keeps f32 accuracy; m, l and the
  * logits stay f32. A variant whose buffers, uniforms or dispatch would differ from the scalar
- * kernel's is dropped (the launch is shared). Known deviation of wmma: a removed (masked) key
- * whose V row holds ±inf or NaN makes the rows that removed it NaN (0·inf in the product), where
- * the scalar kernel skips removed keys.
+ * kernel's is dropped (the launch is shared). ±inf and NaN in V stay out of the tensor cores
+ * (0·inf would reach rows that removed the key): they are added for the admitted keys afterwards.
  */
 function withVariants(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOuts: readonly { out: number; keys: number }[]): Launch {
   const base = mainKernel(cx, c, lseOuts, massOuts, "scalar");
@@ -319,7 +318,11 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   const packed = (name: string, size: number): KShared => ({ name, t: hT, size, packed: true });
   const shared: KShared[] = [
     ...(tc
-      ? [packed("qh", 16 * Dc), packed("kh", 16 * Dc), packed("vh", 32 * Dvc), packed("ph", 16 * 32), { name: "sc", t: "f32" as const, size: 16 * 16 }]
+      ? [
+          packed("qh", 16 * Dc), packed("kh", 16 * Dc), packed("vh", 32 * Dvc), packed("ph", 16 * 32), { name: "sc", t: "f32" as const, size: 16 * 16 },
+          // non-finite V values (0 elsewhere) and whether the tile has any: added outside the tensor cores
+          { name: "vx", t: "f32" as const, size: 16 * Dvc }, { name: "vb", t: "u32" as const, size: 1 },
+        ]
       : [{ name: "qs", t: "f32" as const, size: Tq * Dc }, { name: "kv", t: "f32" as const, size: TK * Math.max(Dc, Dvc) }]),
     { name: "sp", t: "f32", size: Tq * TK },
     { name: "os", t: "f32", size: TQP * Dvc },
@@ -485,6 +488,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         });
       }
       logits(out, own.map(({ rc }) => em.let(out, "acc", sload("sc", K.add(K.mul(rc, K.i32(16)), own.col)))));
+      out.push(iff(K.bin("eq", tid, K.i32(0)), [sstore("vb", K.i32(0), K.u32(0))]));
     }
     const accs = tc ? [] : own.map(() => em.mut(out, "acc", ZERO));
     if (tc) {
@@ -546,9 +550,13 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       load.push(assign(ld, x));
       b.push(iff(and(ok, lt(cc, DvK)), load));
       if (tc) {
-        // V twice (rows 0–15 and 16–31): one two-step mma multiplies both halves of P by it
-        const h = castK(ld, hT);
-        b.push(sstore("vh", K.add(K.mul(jj, K.i32(Dvc)), col), h), sstore("vh", K.add(K.mul(K.add(jj, K.i32(16)), K.i32(Dvc)), col), h));
+        // V twice (rows 0–15 and 16–31): one two-step mma multiplies both halves of P by it. ±inf and
+        // NaN stay out of it (0·inf would reach rows that removed the key): they go to vx instead
+        const fin = em.let(b, "vfin", K.bin("ne", K.bin("bitand", bits(ld), K.u32(0x7f800000)), K.u32(0x7f800000)));
+        const h = em.let(b, "vh", castK(K.sel(fin, ld, ZERO), hT));
+        const vi = em.let(b, "vi", K.add(K.mul(jj, K.i32(Dvc)), col));
+        b.push(sstore("vh", vi, h), sstore("vh", K.add(vi, K.i32(16 * Dvc)), h), sstore("vx", vi, K.sel(fin, ZERO, ld)));
+        b.push(iff(not(fin), [sstore("vb", K.i32(0), K.u32(1))]));
       } else b.push(sstore("kv", K.add(K.mul(jj, K.i32(Dvc)), col), ld));
     });
     out.push(BARRIER);
@@ -557,6 +565,19 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       const w16 = em.let(out, "wc", K.mul(K.bin("div", tid, K.i32(32)), K.i32(16)));
       const pv = mmaStmt(hT, { arr: "ph", offset: K.i32(0), ld: 32 }, { arr: "vh", offset: w16, ld: Dvc, layout: "row" }, { arr: "os", offset: w16, ld: Dvc }, 2, true);
       out.push(iff(lt(tid, K.i32(32 * (Dvc / 16))), [pv]), BARRIER);
+      // non-finite V: add p·v for the admitted keys (p ≥ 0) as the scalar kernel does
+      const fix: KStmt[] = [];
+      grid(fix, Tq, Dvc, (r, col, b) => {
+        const oi = em.let(b, "oi", K.add(K.mul(r, K.i32(Dvc)), col));
+        const acc = em.mut(b, "o", sload("os", oi));
+        em.loop(b, "jj", K.i32(0), K.i32(TK), 1, (jj, lb) => {
+          const x = em.let(lb, "x", sload("vx", K.add(K.mul(jj, K.i32(Dvc)), col)));
+          const p = em.let(lb, "p", sload("sp", K.add(K.mul(r, K.i32(TK)), jj)));
+          lb.push(iff(and(K.bin("ge", p, ZERO), K.bin("eq", K.bin("bitand", bits(x), K.u32(0x7f800000)), K.u32(0x7f800000))), [assign(acc, fadd(acc, fmul(p, x)))]));
+        });
+        b.push(sstore("os", oi, acc));
+      });
+      out.push(iff(K.bin("ne", { k: "sload", arr: "vb", index: K.i32(0), t: "u32" }, K.u32(0)), [...fix, BARRIER]));
       return;
     }
     // 4. O ← α·O + P·V; a thread owns column col of rows row0 + n·(WG/Dvc), each V element loaded once for all of them
