@@ -98,7 +98,6 @@ export interface ExprCtx {
 
 /** Compiles e to a kernel expression, pushing any statements it needs (loops, guards) onto out. */
 export function compileExpr(e: SExpr, cx: ExprCtx, out: KStmt[]): KExpr {
-  const rec = (x: SExpr) => compileExpr(x, cx, out);
   switch (e.k) {
     case "var": {
       const v = cx.vars.get(e.id);
@@ -117,12 +116,12 @@ export function compileExpr(e: SExpr, cx: ExprCtx, out: KStmt[]): KExpr {
     case "load":
       return emitLoad(e, cx, out);
     case "unary":
-      return narrow(unaryK(e.fn, rec(e.a), ktype(e.dtype)));
+      return narrow(unaryK(e.fn, compileExpr(e.a, cx, out), ktype(e.dtype)));
     case "binary":
-      return narrow(binaryK(e.fn, rec(e.a), rec(e.b)));
+      return narrow(binaryK(e.fn, compileExpr(e.a, cx, out), compileExpr(e.b, cx, out)));
     case "select": {
       // Only the chosen branch runs (a guarded load must not set the error flag).
-      const c = rec(e.c);
+      const c = compileExpr(e.c, cx, out);
       const sa: KStmt[] = nested(out);
       const sb: KStmt[] = nested(out);
       const a = compileExpr(e.a, cx, sa);
@@ -134,7 +133,7 @@ export function compileExpr(e: SExpr, cx: ExprCtx, out: KStmt[]): KExpr {
       return K.v(r, a.t);
     }
     case "cast":
-      return castK(rec(e.a), ktype(e.dtype));
+      return castK(compileExpr(e.a, cx, out), ktype(e.dtype));
     case "reduce": {
       // a reduction repeated in one body (an inlined producer read at equal indices, e.g. by
       // elu's select) runs once: later copies reuse the value where the first one is in scope

@@ -28,6 +28,8 @@ const is = (e: SExpr, v: number): boolean => {
 };
 const isZeroInt = (e: SExpr) => isInt(e.dtype) && cst(e) === 0;
 const loadFree = (e: SExpr): boolean => !some(e, (x) => x.k === "load");
+/** The neutral element of add: floats only -0 (-0 + 0 = +0), integers 0. */
+const addZero = (x: SExpr): boolean => (isFloat(x.dtype) ? is(x, -0) : isZeroInt(x));
 const lit = (value: number, dtype: DType): SExpr => ({ k: "const", value: roundTo(dtype, value), dtype });
 
 /** Casts that lose nothing going there and back: cast<A>(cast<B>(x: A)) == x. */
@@ -50,9 +52,7 @@ export const EXPR_RULES: readonly ExprRule[] = [
   rule("binary", "mul-one", (e) => (e.k === "binary" && e.fn === "mul" ? (is(e.b, 1) ? e.a : is(e.a, 1) ? e.b : undefined) : undefined)), // x*1 -> x, 1*x -> x
   rule("binary", "add-zero", (e) => {
     if (e.k !== "binary" || e.fn !== "add") return undefined;
-    // floats: only -0 is neutral (-0 + 0 = +0)
-    const zero = (x: SExpr) => (isFloat(x.dtype) ? is(x, -0) : isZeroInt(x));
-    return zero(e.b) ? e.a : zero(e.a) ? e.b : undefined; // x+0 -> x (float: x+(-0))
+    return addZero(e.b) ? e.a : addZero(e.a) ? e.b : undefined; // x+0 -> x (float: x+(-0))
   }),
   rule("binary", "sub-zero", (e) => (e.k === "binary" && e.fn === "sub" && (isFloat(e.b.dtype) ? is(e.b, 0) : isZeroInt(e.b)) ? e.a : undefined)), // x-0 -> x (float: +0)
   rule("binary", "div-one", (e) => (e.k === "binary" && e.fn === "div" && is(e.b, 1) ? e.a : undefined)), // x/1 -> x

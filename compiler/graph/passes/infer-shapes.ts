@@ -305,10 +305,12 @@ function checkExpr(n: Node, e: SExpr, outer: number, scoreOk: boolean, want?: DT
 
 const checked = new WeakMap<SExpr, Set<string>>();
 
+/** Where a check failed, for its message (built only on failure). */
+const whereIn = (x: SExpr, srcT: readonly (DType | undefined)[]): string => `in ${printExpr(x, srcT)}`;
+
 function checkExprOnce(n: Node, e: SExpr, outer: number, scoreOk: boolean): void {
   const srcT = srcDTypes(n);
   const go = (x: SExpr, bound: ReadonlySet<number>): void => {
-    const where = () => `in ${printExpr(x, srcT)}`;
     switch (x.k) {
       case "var":
         need(bound.has(x.id), () => `unbound variable v${x.id}`);
@@ -321,31 +323,31 @@ function checkExprOnce(n: Node, e: SExpr, outer: number, scoreOk: boolean): void
         return;
       case "load": {
         const s = n.src[x.src];
-        need(s && s.dtype !== "tuple", () => `load of missing operand $${x.src} ${where()}`);
-        need(s!.dtype === x.dtype && s!.shape.length === x.idx.length, () => `load ${where()} of ${s!.dtype}${shp(s!.shape)}`);
+        need(s && s.dtype !== "tuple", () => `load of missing operand $${x.src} ${whereIn(x, srcT)}`);
+        need(s!.dtype === x.dtype && s!.shape.length === x.idx.length, () => `load ${whereIn(x, srcT)} of ${s!.dtype}${shp(s!.shape)}`);
         for (const i of x.idx) {
-          need(i.dtype === "i32", () => `index of dtype ${i.dtype} ${where()}`);
+          need(i.dtype === "i32", () => `index of dtype ${i.dtype} ${whereIn(x, srcT)}`);
           go(i, bound);
         }
         return;
       }
       case "unary":
-        need(x.fn === "isnan" ? x.dtype === "bool" : x.dtype === x.a.dtype, () => `unary dtype ${where()}`);
+        need(x.fn === "isnan" ? x.dtype === "bool" : x.dtype === x.a.dtype, () => `unary dtype ${whereIn(x, srcT)}`);
         go(x.a, bound);
         return;
       case "cast":
         go(x.a, bound);
         return;
       case "binary": {
-        need(x.a.dtype === x.b.dtype, () => `operands ${x.a.dtype} and ${x.b.dtype} ${where()}`);
+        need(x.a.dtype === x.b.dtype, () => `operands ${x.a.dtype} and ${x.b.dtype} ${whereIn(x, srcT)}`);
         const r = COMPARE_FNS.has(x.fn) ? "bool" : x.a.dtype;
-        need(x.dtype === r, () => `result ${x.dtype}, expected ${r} ${where()}`);
+        need(x.dtype === r, () => `result ${x.dtype}, expected ${r} ${whereIn(x, srcT)}`);
         go(x.a, bound);
         go(x.b, bound);
         return;
       }
       case "select":
-        need(x.c.dtype === "bool" && x.a.dtype === x.dtype && x.b.dtype === x.dtype, () => `select dtypes ${where()}`);
+        need(x.c.dtype === "bool" && x.a.dtype === x.dtype && x.b.dtype === x.dtype, () => `select dtypes ${whereIn(x, srcT)}`);
         go(x.c, bound);
         go(x.a, bound);
         go(x.b, bound);
@@ -358,7 +360,7 @@ function checkExprOnce(n: Node, e: SExpr, outer: number, scoreOk: boolean): void
         }
         if (x.fn === "argmax" || x.fn === "argmin") need(x.vars.length === 1, () => `${x.fn} over ${x.vars.length} variables`);
         if (x.cond) {
-          need(x.cond.dtype === "bool", () => `reduction condition ${where()}`);
+          need(x.cond.dtype === "bool", () => `reduction condition ${whereIn(x, srcT)}`);
           go(x.cond, inner);
         }
         const r: DType = x.fn === "argmax" || x.fn === "argmin" ? "i32" : x.fn === "mean" && !isFloat(x.body.dtype) ? "f32" : x.body.dtype;
