@@ -52,7 +52,7 @@ import * as D from "../dim.ts";
 import type { Dim } from "../dim.ts";
 import { bodyMayFlag } from "./may-flag.ts";
 import { describeNode, type Pass, type PassContext } from "./pass.ts";
-import { forEachLoadInScope, inRange, provablyLE, rootScope } from "./ranges.ts";
+import { forEachLoadInScope, inRange, provablyLE, rootScope, type Scope } from "./ranges.ts";
 import { consumers, loopDeps, mapGraph, useCounts } from "./rebuild.ts";
 import { canonicalCompute, canonicalOperands } from "./cse.ts";
 
@@ -109,13 +109,27 @@ export interface LoadUse {
   readonly covers: boolean;
 }
 
+/**
+ * The loads of a body with the scope each is evaluated in, in visiting order. refuse asks about
+ * every operand of a consumer in turn; one walk of the body serves them all.
+ */
+const scopedLoads = new WeakMap<SExpr, { shape: Node["shape"]; loads: { l: SLoad; sc: Scope }[] }>();
+function loadsInScope(body: SExpr, shape: Node["shape"]): readonly { l: SLoad; sc: Scope }[] {
+  const hit = scopedLoads.get(body);
+  if (hit && D.shapeEq(hit.shape, shape)) return hit.loads;
+  const loads: { l: SLoad; sc: Scope }[] = [];
+  forEachLoadInScope(body, rootScope(shape), (l, sc) => loads.push({ l, sc }));
+  scopedLoads.set(body, { shape, loads });
+  return loads;
+}
+
 export function loadUse(c: { body: SExpr; shape: Node["shape"] }, k: number, p: Node): LoadUse {
   const evals = new Map<string, Dim>();
   let ok = true;
   let count = 0;
   let covers = false;
-  forEachLoadInScope(c.body, rootScope(c.shape), (l, sc) => {
-    if (l.src !== k) return;
+  for (const { l, sc } of loadsInScope(c.body, c.shape)) {
+    if (l.src !== k) continue;
     count++;
     const key = exprKey(l);
     const here = [...sc.extents.values()].reduce<Dim>((acc, d) => D.mul(acc, d), D.dim(1));
@@ -125,7 +139,7 @@ export function loadUse(c: { body: SExpr; shape: Node["shape"] }, k: number, p: 
     // distinct variables, each spanning its axis of p, outside any branch or reduction condition
     const ids = l.idx.map((ix, a) => (ix.k === "var" && sc.extents.get(ix.id) === p.shape[a] ? ix.id : -1));
     if (sc.truths.size + sc.falsehoods.size === 0 && ids.every((id) => id >= 0) && new Set(ids).size === ids.length) covers = true;
-  });
+  }
   return { ok, count, evals: [...evals.values()].reduce<Dim>((acc, d) => D.add(acc, d), D.dim(0)), covers };
 }
 
