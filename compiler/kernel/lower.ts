@@ -19,8 +19,8 @@ import type { BufferDecl, Launch, Program, Step } from "./program.ts";
 import type { Kernel } from "./ir.ts";
 import type { TargetCaps } from "./caps.ts";
 import "./kernels/index.ts";
-import { KERNELS, type LowerCtx } from "./registry.ts";
-export { KERNELS, type LowerCtx, type KernelGen } from "./registry.ts";
+import { KERNELS, KERNELS_FIRST, type LowerCtx } from "./registry.ts";
+export { KERNELS, KERNELS_FIRST, type LowerCtx, type KernelGen } from "./registry.ts";
 
 export class LoweringError extends Error {
   constructor(
@@ -104,6 +104,11 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Program {
       caps: opts.caps,
       note: (text) => opts.note?.(n, text),
     };
+    const first = KERNELS_FIRST[n.op]?.(cx);
+    if (first) {
+      steps.push(...first);
+      return outs;
+    }
     let body: SExpr | undefined = n.op === "compute" ? (n.arg as OpArgs["compute"]).body : asCompute(n);
     if (body) {
       steps.push(markFullWrite(computeKernel(cx, body), outs[0]!)); // plan-memory may hand it a reused buffer

@@ -24,3 +24,10 @@ export type KernelGen = (cx: LowerCtx) => Launch[];
 /** Dedicated kernels for ops without a per-element form (registered by kernels/*.ts). */
 export const KERNELS: Partial<Record<Node["op"], KernelGen>> = {};
 
+
+/**
+ * Dedicated kernels for ops that also have a per-element form (matmul, softmax, segment_reduce…):
+ * tried before the per-element kernel; a generator returns undefined to decline (a shape or dtype
+ * it does not handle), and the op then lowers through its per-element body as before.
+ */
+export const KERNELS_FIRST: Partial<Record<Node["op"], (cx: LowerCtx) => Launch[] | undefined>> = {};
