@@ -29,7 +29,7 @@ import type { DType } from "../../compiler/graph/dtype.ts";
 import type { DivisibilityRequirement } from "../../compiler/graph/node.ts";
 import type { Kernel } from "../../compiler/kernel/ir.ts";
 import type { Launch, Program, Step } from "../../compiler/kernel/program.ts";
-import { emitCudaModule, type CudaModule } from "../../backends/cuda/module.ts";
+import { cudaCapsForArch, emitCudaModule, type CudaModule } from "../../backends/cuda/module.ts";
 import type { HostArray, RunResult } from "../host.ts";
 import { CudaDevice, CudaUnavailableError } from "./device.ts";
 import { bindProgramDims, EmuInputError, encodeBuffer } from "./emu.ts";
@@ -233,10 +233,13 @@ export interface CudaRunResult extends RunResult {
   readonly timing?: { readonly medianMs: number; readonly samplesMs: readonly number[] };
 }
 
-const modules = new WeakMap<Program, CudaModule>();
-function moduleOf(prog: Program): CudaModule {
-  let m = modules.get(prog);
-  if (!m) modules.set(prog, (m = emitCudaModule(prog)));
+const modules = new WeakMap<Program, Map<string, CudaModule>>();
+/** The program's module with the kernel variants the architecture supports (cudaCapsForArch: no wmma before sm_80). */
+function moduleOf(prog: Program, arch: string): CudaModule {
+  let byArch = modules.get(prog);
+  if (!byArch) modules.set(prog, (byArch = new Map()));
+  let m = byArch.get(arch);
+  if (!m) byArch.set(arch, (m = emitCudaModule(prog, { caps: cudaCapsForArch(arch) })));
   return m;
 }
 
@@ -264,7 +267,7 @@ export async function runProgramCuda(
     if (e instanceof EmuInputError) throw new CudaRunError(e.message);
     throw e;
   }
-  const m = moduleOf(prog);
+  const m = moduleOf(prog, dev.arch);
   for (const name of m.dims) if (dims[name] === undefined) throw new CudaRunError(`dim '${name}' is not determined by the inputs; pass it explicitly`);
   const sizes = bufferSizes(prog, dims);
   const plan = planCudaSteps(prog, m, dims);
