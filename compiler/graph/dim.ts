@@ -53,18 +53,31 @@ let generation = 0;
 export const dimGeneration = (): number => generation;
 
 export class Dim {
-  /** Interning order: unique per process. */
-  readonly id = nextDimId++;
-  /** The integer value when the dim is constant. */
-  readonly value: number | undefined;
-  /** @internal printDim's memo. */
-  text: string | undefined;
+  // private fields: a Dim's own enumerable properties stay `terms` and `key` (JSON, deep equality)
+  readonly #id = nextDimId++;
+  readonly #value: number | undefined;
+  #text: string | undefined;
 
   private constructor(
     readonly terms: Terms,
     readonly key: string,
   ) {
-    this.value = terms.size === 0 ? 0 : terms.size === 1 && terms.has("") ? terms.get("")! : undefined;
+    this.#value = terms.size === 0 ? 0 : terms.size === 1 && terms.has("") ? terms.get("")! : undefined;
+  }
+
+  /** Interning order: unique per process. */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** The integer value when the dim is constant. */
+  get value(): number | undefined {
+    return this.#value;
+  }
+
+  /** @internal printDim's memo. */
+  static text(d: Dim, print: (d: Dim) => string): string {
+    return (d.#text ??= print(d));
   }
 
   /** @internal */
@@ -429,7 +442,7 @@ export function asVar(d: Dim): string | undefined {
 
 /** Human-readable form: `N - r + 1`, `(N + 1) / 2`, `S*S`. Also the IR text form (re-parseable). */
 export function printDim(d: Dim): string {
-  return (d.text ??= printTerms(d));
+  return Dim.text(d, printTerms);
 }
 
 function printTerms(d: Dim): string {

@@ -34,6 +34,8 @@ export class KernelScope {
   readonly uniforms = new Set<string>();
   /** dimToK's results in this kernel (kernel expressions are immutable; the uniforms are already registered). */
   readonly dims = new Map<Dim, KExpr>();
+  /** stridesK's results in this kernel, by shape array. */
+  readonly strides = new Map<readonly Dim[], readonly KExpr[]>();
   fresh(prefix: string): string {
     let name = `${prefix}${this.n++}`;
     while (RESERVED.has(name)) name = `${prefix}${this.n++}`;
@@ -67,6 +69,12 @@ function dimExpr(d: Dim, sc: KernelScope): KExpr {
 
 /** Row-major strides of a shape as kernel expressions. */
 export function stridesK(shape: readonly Dim[], sc: KernelScope): KExpr[] {
+  let k = sc.strides.get(shape);
+  if (k === undefined) sc.strides.set(shape, (k = stridesOf(shape, sc)));
+  return [...k];
+}
+
+function stridesOf(shape: readonly Dim[], sc: KernelScope): KExpr[] {
   const out: KExpr[] = [];
   let acc: KExpr = K.i32(1);
   for (let i = shape.length - 1; i >= 0; i--) {
