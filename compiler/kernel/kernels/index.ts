@@ -2,3 +2,4 @@
 import "./attention.ts";
 import "./order.ts";
 export { computeKernel } from "./elementwise.ts";
+import "./segment.ts";
