@@ -39,10 +39,12 @@ function memo(table: Map<number, Dim>, x: Dim, y: Dim, f: (x: Dim, y: Dim) => Di
   let r = table.get(k);
   if (r === undefined) {
     r = f(x, y);
+    if (table.size >= MEMO_LIMIT) table.clear(); // bounded: a long-lived process forgets, it does not grow
     table.set(k, r);
   }
   return r;
 }
+const MEMO_LIMIT = 1 << 18;
 let nextDimId = 0;
 let generation = 0;
 
@@ -148,7 +150,10 @@ const atomByKey = (k: string): Atom => atoms.get(k)!;
 /** The atom keys of a monomial key (memoized; do not mutate the result). */
 function splitMono(mono: string): readonly string[] {
   let r = monoAtoms.get(mono);
-  if (r === undefined) monoAtoms.set(mono, (r = Object.freeze(splitMonoText(mono))));
+  if (r === undefined) {
+    if (monoAtoms.size >= MEMO_LIMIT) monoAtoms.clear();
+    monoAtoms.set(mono, (r = Object.freeze(splitMonoText(mono))));
+  }
   return r;
 }
 
