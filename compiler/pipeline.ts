@@ -88,6 +88,7 @@ export function runPipeline(graph: Graph, opts: PipelineOptions = {}): PipelineR
   const runs: PassRun[] = [];
   const printed: { pass: string; text: string }[] = [];
   // a graph's text is printed only when asked for: by --print-after, or by reading a run's `changed`
+  // (and its size counted only when a run's `nodes` is read)
   const textOf = (x: Graph): (() => string) => {
     let t: string | undefined;
     return () => (t ??= printGraph(x));
@@ -103,7 +104,9 @@ export function runPipeline(graph: Graph, opts: PipelineOptions = {}): PipelineR
     runs.push({
       pass: p.name,
       ms,
-      nodes: graphSize(next),
+      get nodes() {
+        return graphSize(next);
+      },
       get changed() {
         return before !== after && after() !== before();
       },
