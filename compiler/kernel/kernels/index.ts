@@ -2,4 +2,5 @@
 import "./attention.ts";
 import "./order.ts";
 export { computeKernel } from "./elementwise.ts";
+import "./matmul.ts";
 import "./segment.ts";
