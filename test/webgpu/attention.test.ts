@@ -21,6 +21,7 @@ import { lowerGraph } from "../../compiler/kernel/lower.ts";
 import { launches } from "../../compiler/kernel/program.ts";
 import { WebGpuDevice, WebGpuUnavailable } from "../../runtime/webgpu/device.ts";
 import { kernelWgsl, runProgram } from "../../runtime/webgpu/execute.ts";
+import { maskKeyBounds } from "../../compiler/kernel/kernels/attention-range.ts";
 
 let dev: WebGpuDevice | undefined;
 let why = "";
@@ -103,6 +104,28 @@ suite(`fused attention on WebGPU${dev ? "" : ` (skipped: WebGPU unavailable: ${w
   it("sliding window (i − 5 < j ≤ i)", async () => {
     const g = build((b) => attn(b, ...qkv(b, [2], 33, 33, 8, 12), { mask: ([, i, j]) => S.and(S.le(j!, i!), S.lt(S.sub(i!, j!), 5)) }));
     await compare("sliding window", g, randomInputs(g, {}, 3));
+  });
+
+  describe("key ranges from the mask (tiles outside them are skipped)", () => {
+    it("window with an upper offset, a symbolic width and lse: W − 1 + j ≥ i && j ≤ i + 3, key tiles cut", async () => {
+      const g = build((b) =>
+        attn(b, ...qkv(b, [2], "N", "N", 8, 8), { mask: ([, i, j]) => S.and(S.ge(S.add(S.sub(S.dim("W"), 1), j!), i!), S.le(j!, S.add(i!, 3))), returns: [{ kind: "lse" }] }),
+      );
+      for (const dims of [{ N: 77, W: 20 }, { N: 40, W: 1 }, { N: 9, W: 100 }]) await compare(`window ${JSON.stringify(dims)}`, g, randomInputs(g, dims, 30), dims);
+    });
+    it("j < i − 40 (rows up to 40 have no key: o = 0, lse = -inf; whole query tiles skip every key tile)", async () => {
+      const g = build((b) => attn(b, ...qkv(b, [], 75, 75, 8, 8), { mask: ([i, j]) => S.lt(j!, S.sub(i!, 40)), returns: [{ kind: "lse" }, { kind: "mass", keys: b.input("keys", "bool", [75]) }] }));
+      const { res } = await compare("j < i - 40", g, randomInputs(g, {}, 31));
+      expect(Array.from(res.outputs[0]!.data.slice(0, 41 * 8))).toEqual(new Array(41 * 8).fill(0));
+      expect(Array.from(res.outputs[1]!.data.slice(0, 41))).toEqual(new Array(41).fill(-Infinity));
+      expect(res.outputs[1]!.data[41]).toBeGreaterThan(-Infinity);
+    });
+    it("j == i (one key per row) and i − j ≥ −2 written the other way round, Nq ≠ Nk", async () => {
+      const g1 = build((b) => attn(b, ...qkv(b, [2], 50, 45, 8, 8), { mask: ([, i, j]) => S.eq(j!, i!), returns: [{ kind: "lse" }] }));
+      await compare("j == i", g1, randomInputs(g1, {}, 32));
+      const g2 = build((b) => attn(b, ...qkv(b, [2], 40, 70, 8, 8), { mask: ([, i, j]) => S.ge(S.sub(i!, j!), -2) }));
+      await compare("i - j >= -2", g2, randomInputs(g2, {}, 33));
+    });
   });
 
   it("ALiBi: a score hook reading a slopes tensor, with a causal mask", async () => {
@@ -205,6 +228,7 @@ suite(`fused attention on WebGPU${dev ? "" : ` (skipped: WebGPU unavailable: ${w
       { B: 1, H: 1, N: 17, M: 16, D: 1, E: 64 },
       { B: 1, H: 2, N: 4, M: 0, D: 8, E: 2 }, // no keys: every row masked
       { B: 1, H: 1, N: 3, M: 5, D: 0, E: 0 }, // D = 0: logits 0 whatever the scale; empty o, lse still written
+      { B: 1, H: 1, N: 19, M: 40, D: 80, E: 8 }, // symbolic D > 64: Q not resident, two D chunks per key tile
     ])
       it(`dims ${JSON.stringify(dims)}`, async () => {
         const inp = randomInputs(g, dims, 12);
@@ -334,5 +358,35 @@ suite(`fused attention on WebGPU${dev ? "" : ` (skipped: WebGPU unavailable: ${w
     const inp = randomInputs(g, {}, 18);
     inp.rows = hostTensor("i32", [3, 2], [0, 12, 7, -1, 3, 3]);
     await compare("gqa", g, inp);
+  });
+});
+
+describe("maskKeyBounds (which masks bound the key loop)", () => {
+  const i = { k: "var", id: 1, dtype: "i32" } as const;
+  const j = { k: "var", id: 2, dtype: "i32" } as const;
+  const b0 = { k: "var", id: 0, dtype: "i32" } as const;
+  const show = (m: Parameters<typeof maskKeyBounds>[0]) => {
+    const kb = maskKeyBounds(m, 1, 2);
+    const f = (o: { c: number; dims: readonly { sign: number; e: { dim: Dm.Dim } }[] }) => [o.c, ...o.dims.map((d) => `${d.sign < 0 ? "-" : "+"}${d.e.dim.toString()}`)].join("");
+    return kb && { lo: kb.lo.map(f), hi: kb.hi.map(f) };
+  };
+  it("recognizes j ≤ i + c, windows, equalities and their conjunctions in any arrangement", () => {
+    expect(show(S.le(j, i))).toEqual({ lo: [], hi: ["0"] });
+    expect(show(S.lt(S.sub(i, j), 5))).toEqual({ lo: ["-4"], hi: [] });
+    expect(show(S.and(S.le(j, i), S.lt(S.sub(i, j), 5)))).toEqual({ lo: ["-4"], hi: ["0"] });
+    expect(show(S.gt(j, S.sub(i, S.dim("W"))))).toEqual({ lo: ["1-W"], hi: [] });
+    expect(show(S.ge(S.add(i, 3), j))).toEqual({ lo: [], hi: ["3"] });
+    expect(show(S.eq(S.neg(j), S.neg(i)))).toEqual({ lo: ["0"], hi: ["0"] });
+    expect(show(S.and(S.ge(i, 3), S.lt(j, i)))).toEqual({ lo: [], hi: ["-1"] });
+  });
+  it("gives no bound for masks it does not recognize or that may set the error flag", () => {
+    expect(show(S.or(S.le(j, i), S.eq(b0, 0)))).toBeUndefined();
+    expect(show(S.le(j, S.mul(i, 2)))).toBeUndefined();
+    expect(show(S.binary("ne", i, j))).toBeUndefined();
+    expect(show(S.le(S.cast(j, "f32"), S.cast(i, "f32")))).toBeUndefined();
+    const g = new GraphBuilder();
+    const t = g.input("t", "bool", [8]);
+    expect(show(S.and(S.le(j, i), S.load(t, [S.add(j, 1)])))).toBeUndefined(); // a computed index may be out of range
+    expect(show(S.and(S.le(j, i), S.load(t, [j])))).toEqual({ lo: [], hi: ["0"] });
   });
 });

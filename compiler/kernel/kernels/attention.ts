@@ -6,21 +6,25 @@
  * Main kernel: one workgroup of WG threads per (batch, query tile of Tq rows, value chunk of Dvc
  * columns); the workgroup id is linearized so large grids fold into y. For every key tile of TK
  * keys it
- *   1. stages K (and Q, unless the whole Q tile stays resident because D ≤ DC_MAX is a constant)
- *      in workgroup memory, D chunk by D chunk, and accumulates the dot products S = Q·Kᵀ in
- *      registers (Tq × TK, sequential over d);
+ *   1. stages K (and Q, unless the whole Q tile stays resident because D ≤ DC_MAX: a constant, or
+ *      a symbolic D checked at run time) in workgroup memory, D chunk by D chunk, and accumulates
+ *      the dot products S = Q·Kᵀ in registers (Tq × TK, sequential over d);
  *   2. turns them into final logits per (row, key): route/range check, mask hook, scale (1/√D from
  *      the D uniform when D is symbolic), score hook, bias; removed keys get -inf;
  *   3. row threads (tid < Tq) update the running max m, sum l (and one restricted sum per `mass`
  *      return, over the key subset) and the rescale factor α = exp(m_old − m_new), overwriting S
  *      with p = exp(z − m_new) (−1 marks a removed key) — meanwhile all threads stage the V tile
  *      (already multiplied by the value scale);
- *   4. O ← α·O + P·V on the workgroup's Tq × Dvc accumulator in workgroup memory.
+ *   4. O ← α·O + P·V on the workgroup's Tq × Dvc accumulator, held in registers (a thread owns
+ *      fixed (row, column) pairs; wmma: in workgroup memory).
+ * Without block routes, the key loop covers only the keys the mask can admit for the tile's rows
+ * (attention-range.ts: j ≤ i + c, j ≥ i − w and conjunctions; else every key): the skipped
+ * tiles are all removed keys, which leave m, l and O unchanged.
  * At the end o = O / l (0 on fully masked rows), lse = m + log l (−inf), mass = l_S / l (0).
  * A +inf or NaN logit poisons its row with NaN explicitly (ops.ts), and ±inf/NaN are tested on
  * the bits, since targets may assume finite math (WGSL) or compare NaN unreliably (SwiftShader).
- * Resources: 128 threads; at most 16·64 + 16·64 + 16·16 + 16·64 + 16·(3 + #mass) floats of
- * workgroup memory (≈ 13.5 KB, under the 16 KiB WebGPU default). Every input the kernel reads,
+ * Resources: 128 threads; at most 16·64 + 32·64 + 16·32 + 16·(3 + #mass) floats of workgroup
+ * memory (≈ 14.5 KB, under the 16 KiB WebGPU default; 16-key tiles when the target allows less). Every input the kernel reads,
  * each output and the flag is one storage binding (12 on SwiftShader, 8 in the WebGPU default).
  * Block routes: a workgroup's rows all lie in one query block (query blocks are split into
  * ceil(blockQ/Tq) tiles), so its key set is the union of its route row's blocks, visited entry by
@@ -29,10 +33,10 @@
  * Workgroup-uniform control flow: every barrier sits under loops and ifs whose conditions depend
  * only on the workgroup id, uniforms, constants and loads from read-only buffers at such indices.
  *
- * Constant vs symbolic: Tq (≤ 16; fewer for a short constant Nq, or blockQ split evenly), TK (≤ 16;
+ * Constant vs symbolic: Tq (≤ 16; fewer for a short constant Nq, or blockQ split evenly), TK (≤ 32, 16 for wmma;
  * the next power of two of a shorter constant Nk or blockK), the D chunk Dc and the value chunk Dvc
  * are compile-time constants (Dc, Dvc the next power of two of D, Dv when those are constants ≤ 64,
- * else 32 and 64). Per-thread work is register-blocked: a thread owns one column (key, value
+ * else 64; wmma: Dc 32). Per-thread work is register-blocked: a thread owns one column (key, value
  * column) of several rows, unrolled, so one shared load of K or V serves all of them. D, Dv,
  * Nq, Nk, batch dims, block sizes and the route width may all be symbolic (loops and the grid use
  * their uniforms). A symbolic (or > 64) Dv is split over ceil(Dv/64) workgroups per query tile,
@@ -50,16 +54,19 @@ import type { Launch } from "../program.ts";
 import { KERNELS, type LowerCtx } from "../registry.ts";
 import { KernelScope, castK, compileExpr, dimToK, ktype, stridesK, type ExprCtx, type SrcInfo } from "../sexpr-to-kernel.ts";
 import { decompose, linearId } from "./elementwise.ts";
+import { maskKeyBounds, offK } from "./attention-range.ts";
 import { BARRIER, Em, NAN, bits, NEG_INF, ZERO, and, assign, fadd, fmul, iff, isNegInf, isPosInf, lt, mmaStmt, nextPow2, not, rowStatsWarp, setFlag, sload, sstore } from "./attention-util.ts";
 
 /** Threads per workgroup of the main kernel. */
 const WG = 128;
-/** Keys per tile (at most). */
-const TK_MAX = 16;
+/** Keys per tile (at most); the wmma variant's tiles are 16 keys. */
+const TK_MAX = 32;
+const TK_WMMA = 16;
 /** Query rows per workgroup (at most). */
 const TQ = 16;
 /** Largest D kept as one resident chunk; the chunk width when D is symbolic or larger. */
 const DC_MAX = 64;
+/** The D chunk of the wmma variant when D is symbolic or larger. */
 const DC_SYM = 32;
 /** Value columns per workgroup (at most). */
 const DVC = 64;
@@ -289,7 +296,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   const Dval = Dq.value;
   const dRes = Dval !== undefined && Dval <= DC_MAX; // one resident D chunk: Q staged once
   // wmma tiles are 16 wide: pad D and the value chunk (zeros) to at least 16
-  const Dc = Math.max(tc ? 16 : 1, dRes ? nextPow2(Dval) : DC_SYM);
+  const Dc = Math.max(tc ? 16 : 1, dRes ? nextPow2(Dval) : tc ? DC_SYM : DC_MAX);
   const DvVal = Dv.value;
   const Dvc = Math.max(tc ? 16 : 1, DvVal !== undefined && DvVal <= DVC ? nextPow2(DvVal) : DVC);
   const nDc: Dim = DvVal !== undefined ? dim(Math.max(1, Math.ceil(DvVal / Dvc))) : Dm.max(Dm.ceilDiv(Dv, Dvc), 1);
@@ -307,7 +314,10 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   }
   // keys per tile: fewer when a constant key range (Nk, or blockK when routed) is shorter
   const keySpan = blocks ? blocks.blockK.value : Nk.value;
-  const TK = keySpan !== undefined && !tc ? Math.min(TK_MAX, nextPow2(keySpan)) : TK_MAX;
+  // (scalar kernels: 32 keys per tile when the workgroup memory allows, else 16)
+  const scalarBytes = (tk: number) => 4 * (Tq * Dc + tk * Math.max(Dc, Dvc) + Tq * tk + Tq * (3 + massOuts.length));
+  const roomy = scalarBytes(TK_MAX) <= Math.min(SHARED_LIMIT, cx.caps?.maxComputeWorkgroupStorageSize ?? SHARED_LIMIT);
+  const TK = tc ? TK_WMMA : Math.min(roomy ? TK_MAX : TK_WMMA, keySpan !== undefined ? nextPow2(keySpan) : TK_MAX);
   /** Rows of the query-side tiles: Tq, or 16 (zero-padded) for wmma. */
   const TQP = tc ? 16 : Tq;
   const nQB: Dim | undefined = blocks ? Dm.ceilDiv(Nq, blocks.blockQ) : undefined;
@@ -325,7 +335,8 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         ]
       : [{ name: "qs", t: "f32" as const, size: Tq * Dc }, { name: "kv", t: "f32" as const, size: TK * Math.max(Dc, Dvc) }]),
     { name: "sp", t: "f32", size: Tq * TK },
-    { name: "os", t: "f32", size: TQP * Dvc },
+    // the scalar kernels keep O in registers
+    ...(tc ? [{ name: "os", t: "f32" as const, size: TQP * Dvc }] : []),
     { name: "rm", t: "f32", size: Tq },
     { name: "rl", t: "f32", size: Tq },
     ...(tc ? [] : [{ name: "ra", t: "f32" as const, size: Tq }]),
@@ -415,8 +426,11 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   const massKeys = massOuts.map((m) => em.perKey(main, m.keys));
   const scale = em.scale(main);
 
-  // initial state
-  grid(main, TQP, Dvc, (r, col, b) => b.push(sstore("os", K.add(K.mul(r, K.i32(Dvc)), col), ZERO)));
+  // initial state: O (in workgroup memory for wmma, else in registers: a thread owns column
+  // tid % Dvc of rows tid / Dvc + n·(WG/Dvc))
+  if (tc) grid(main, TQP, Dvc, (r, col, b) => b.push(sstore("os", K.add(K.mul(r, K.i32(Dvc)), col), ZERO)));
+  const ownV = owned(Tq, Dvc);
+  const oacc = tc ? [] : ownV.map(() => em.mut(main, "o", ZERO));
   // wmma: P's padding rows (≥ Tq) stay zero; the rows < Tq are rewritten every key tile
   if (tc) grid(main, 16, 32, (r, col, b) => b.push(sstore("ph", K.add(K.mul(r, K.i32(32)), col), ZERO)));
   main.push(iff(lt(tid, K.i32(Tq)), [sstore("rm", tid, NEG_INF), sstore("rl", tid, ZERO), ...massOuts.map((_, n) => sstore(`rs${n}`, tid, ZERO))]));
@@ -429,6 +443,13 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       b.push(sstore(tc ? "qh" : "qs", K.add(K.mul(r, K.i32(Dc)), col), castK(x, tc ? hT : "f32")));
     });
   if (dRes) stageQ(main, K.i32(0));
+  // symbolic D (scalar kernels): Q is resident too when D ≤ Dc at run time (a uniform condition)
+  const qRes = !dRes && !tc && Dval === undefined ? em.let(main, "qres", K.bin("le", DK, K.i32(Dc))) : undefined;
+  if (qRes) {
+    const st: KStmt[] = [];
+    stageQ(st, K.i32(0));
+    main.push(iff(qRes, st));
+  }
 
   /** One key tile: keys kStart + kt + [0, TK), admitted while kt + jj < len and < Nk. */
   const keyTile = (out: KStmt[], kStart: KExpr, len: KExpr, kt: KExpr): void => {
@@ -448,10 +469,10 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
     // a thread owns key column jj = tid % TK of rows tid / TK + n·(WG/TK): one K element load serves them all
     const own = owned(Tq, TK);
     /** accs[n] += Σ_dd qs[row n, dd]·kv[jj, dd] over dd < len, sequential in dd (the probs kernel's order). */
-    const dots = (b: KStmt[], accs: readonly KExpr[], len: number): void => {
+    const dots = (b: KStmt[], accs: readonly KExpr[], len: KExpr): void => {
       const qb = own.map(({ rc }) => em.let(b, "qr", K.mul(rc, K.i32(Dc))));
       const kb = em.let(b, "kr", K.mul(own.col, K.i32(Dc)));
-      em.loop(b, "dd", K.i32(0), K.i32(len), 1, (dd, lb) => {
+      em.loop(b, "dd", K.i32(0), len, 1, (dd, lb) => {
         const kx = em.let(lb, "kx", sload("kv", K.add(kb, dd)));
         own.forEach((_, n) => lb.push(assign(accs[n]!, fadd(accs[n]!, fmul(sload("qs", K.add(qb[n]!, dd)), kx)))));
       });
@@ -496,15 +517,24 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
     } else if (dRes) {
       stageK(out, K.i32(0));
       out.push(BARRIER);
-      dots(out, accs, Dval);
+      dots(out, accs, K.i32(Dval));
     } else {
-      em.loop(out, "d0", K.i32(0), DK, Dc, (d0, lb) => {
+      const chunks: KStmt[] = [];
+      em.loop(chunks, "d0", K.i32(0), DK, Dc, (d0, lb) => {
         stageQ(lb, d0);
         stageK(lb, d0);
         lb.push(BARRIER);
-        dots(lb, accs, Dc);
+        dots(lb, accs, K.i32(Dc));
         lb.push(BARRIER);
       });
+      if (qRes) {
+        // D ≤ Dc at run time: Q stays resident (staged before the key loop), one K chunk per tile
+        const res: KStmt[] = [];
+        stageK(res, K.i32(0));
+        res.push(BARRIER);
+        dots(res, accs, DK);
+        out.push(iff(qRes, res, chunks));
+      } else out.push(...chunks);
     }
     if (!tc) logits(out, accs);
     out.push(BARRIER);
@@ -580,9 +610,8 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       out.push(iff(K.bin("ne", { k: "sload", arr: "vb", index: K.i32(0), t: "u32" }, K.u32(0)), [...fix, BARRIER]));
       return;
     }
-    // 4. O ← α·O + P·V; a thread owns column col of rows row0 + n·(WG/Dvc), each V element loaded once for all of them
-    const ownV = owned(Tq, Dvc);
-    const oacc = ownV.map(({ rc }) => em.mut(out, "o", fmul(sload("os", K.add(K.mul(rc, K.i32(Dvc)), ownV.col)), sload("ra", rc))));
+    // 4. O ← α·O + P·V in registers; a thread owns column col of rows row0 + n·(WG/Dvc), each V element loaded once for all of them
+    ownV.forEach(({ rc }, n) => out.push(assign(oacc[n]!, fmul(oacc[n]!, sload("ra", rc)))));
     const pbs = ownV.map(({ rc }) => em.let(out, "pb", K.mul(rc, K.i32(TK))));
     em.loop(out, "jj", K.i32(0), K.i32(TK), 1, (jj, lb) => {
       const vv = em.let(lb, "vv", sload("kv", K.add(K.mul(jj, K.i32(Dvc)), ownV.col)));
@@ -591,14 +620,10 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         lb.push(assign(oacc[n]!, fadd(oacc[n]!, K.sel(K.bin("ge", p, ZERO), fmul(p, vv), ZERO))));
       });
     });
-    ownV.forEach(({ r, valid }, n) => {
-      const st = sstore("os", K.add(K.mul(r, K.i32(Dvc)), ownV.col), oacc[n]!);
-      out.push(valid ? iff(valid, [st]) : st);
-    });
     out.push(BARRIER);
   };
 
-  const keyRange = (out: KStmt[], kStart: KExpr, len: KExpr) => em.loop(out, "kt", K.i32(0), len, TK, (kt, b) => keyTile(b, kStart, len, kt));
+  const keyRange = (out: KStmt[], kStart: KExpr, len: KExpr, from: KExpr = K.i32(0), to: KExpr = len) => em.loop(out, "kt", from, to, TK, (kt, b) => keyTile(b, kStart, len, kt));
   if (blocks) {
     const rS = srcs[blocks.src]!;
     const R = rS.shape[rS.shape.length - 1]!;
@@ -612,11 +637,38 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       keyRange(inner, em.let(inner, "ks", K.mul(blk, bkK)), bkK);
       b.push(iff(ok, inner));
     });
-  } else keyRange(main, K.i32(0), NkK);
+  } else {
+    // keys the mask admits for rows [r0, r1): [r0 + lo, r1 − 1 + hi], the start aligned down to a tile
+    const kb = maskKeyBounds(a.mask, c.nb, c.nb + 1);
+    let from: KExpr = K.i32(0);
+    let to: KExpr = NkK;
+    if (kb?.lo.length) {
+      const lo = kb.lo.map((o) => K.add(rowStart, offK(o, sc))).reduce((x, y) => K.bin("max", x, y));
+      const k0 = em.let(main, "klo", K.bin("max", lo, K.i32(0)));
+      from = em.let(main, "kt0", K.mul(K.bin("div", k0, K.i32(TK)), K.i32(TK)));
+    }
+    if (kb?.hi.length) {
+      const r1 = em.let(main, "r1", K.bin("min", K.add(rowStart, K.i32(Tq)), NqK));
+      to = em.let(main, "kt1", kb.hi.map((o) => K.add(r1, offK(o, sc))).reduce((x, y) => K.bin("min", x, y), NkK));
+    }
+    keyRange(main, K.i32(0), NkK, from, to);
+  }
   main.push(BARRIER);
 
   // outputs
-  grid(main, Tq, Dvc, (r, col, b) => {
+  if (!tc)
+    ownV.forEach(({ r, valid }, n) => {
+      const i = em.let(main, "qi", K.add(rowStart, r));
+      const cc = em.let(main, "cv", K.add(c0, ownV.col));
+      const st: KStmt[] = [];
+      const m = em.let(st, "m", sload("rm", r));
+      const l = em.let(st, "l", sload("rl", r));
+      const val = K.sel(isNegInf(m), ZERO, K.sel(K.un("isnan", l), NAN, K.bin("div", oacc[n]!, l)));
+      st.push({ k: "store", buf: "o", index: K.add(K.mul(K.add(K.mul(t, NqK), i), DvK), cc), value: castK(val, oT) });
+      const ok = and(lt(i, rowEnd), lt(cc, DvK));
+      main.push(iff(valid ? and(valid, ok) : ok, st));
+    });
+  else grid(main, Tq, Dvc, (r, col, b) => {
     const i = em.let(b, "qi", K.add(rowStart, r));
     const cc = em.let(b, "cv", K.add(c0, col));
     const st: KStmt[] = [];
