@@ -72,7 +72,7 @@ describe("capability variants", () => {
     expect(kinds("attention_f16_vscale")).toEqual(["warp-shuffle"]);
     expect(kinds("dense-attention/causal")).toContain("warp-shuffle");
     expect(kinds("matmul_half")).toEqual(["wmma", "wmma"]);
-    expect(kinds("matmul")).toEqual(["warp-shuffle", "warp-shuffle"]); // f32: lanes split K, a warp sum combines them
+    expect(kinds("matmul")).toEqual(["scalar", "warp-shuffle"]); // f32 matmul: the tiled kernel (kernels/matmul.ts, workgroup memory, no variant); the einsum row sum: lanes split K, a warp sum combines them
     expect(modules.filter((x) => x.name.endsWith("(scalar)")).every((x) => x.m.kernels.every((k) => k.variant === "scalar"))).toBe(true);
     const cu = modules.find((x) => x.name === "attention_f16")!.m.cu;
     expect(cu).toContain("nvcuda::wmma::mma_sync");
