@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
-import { WebGpuDevice } from "../../runtime/webgpu/device.ts";
+import { WebGpuDevice, dawnInstanceFlags } from "../../runtime/webgpu/device.ts";
 
 export interface SharedGpu {
   readonly dev: WebGpuDevice;
@@ -44,7 +44,7 @@ async function open(): Promise<SharedGpu> {
   }
   const mod = (await import("webgpu")) as unknown as { create: (o: string[]) => GPU; globals: Record<string, unknown> };
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  const gpu = mod.create([]);
+  const gpu = mod.create(dawnInstanceFlags()); // the runtime's toggles, for TF.js too (same device)
   // Node 20 has no navigator; held here, the instance lives as long as the process
   Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: true, writable: true });
   const dev = await WebGpuDevice.open();

@@ -58,6 +58,19 @@ async function quietRuntimeDir(): Promise<void> {
  */
 let dawnGpu: GPU | undefined;
 
+/**
+ * The instance toggles Dawn is created with. `disable_workgroup_init`: WGSL zero-fills workgroup
+ * memory at the start of every workgroup, and Dawn implements that with generated code that is
+ * slow to compile on SwiftShader (a 2048-slot sort kernel: 632 → under 300 ms; one ToDRE program
+ * 807 → 208 ms) and runs at every workgroup start. attnc's kernels write workgroup memory before
+ * reading it: the CUDA emulator poisons shared memory (0xff) before every block and every kernel
+ * passes there, and CUDA shared memory is never zero-filled either. ATTNC_DAWN_WORKGROUP_INIT=1
+ * keeps Dawn's zero-fill (to check that claim on WebGPU).
+ */
+export function dawnInstanceFlags(): string[] {
+  return process.env.ATTNC_DAWN_WORKGROUP_INIT === "1" ? [] : ["enable-dawn-features=disable_workgroup_init"];
+}
+
 /** `navigator.gpu` when present (browsers), else Dawn's instance through the `webgpu` package. */
 async function gpuInstance(): Promise<GPU> {
   const nav: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
@@ -70,7 +83,7 @@ async function gpuInstance(): Promise<GPU> {
   }
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   await quietRuntimeDir();
-  return (dawnGpu ??= mod.create([]));
+  return (dawnGpu ??= mod.create(dawnInstanceFlags()));
 }
 
 /** The limits a device is requested with: the adapter's own values of every limit in a capability record. */
