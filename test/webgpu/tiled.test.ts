@@ -138,3 +138,48 @@ async function checkEmu(c: Case, inputs: Record<string, HostTensor>): Promise<vo
   });
   expect(got.errorFlag).toBe(ref.errorFlag);
 }
+
+function rowCases(): Case[] {
+  const cases: Case[] = [];
+  const sm = build("sm", (b) => b.softmax(b.input("x", "f32", ["R", "L"]), -1));
+  const lse = build("lse", (b) => b.logsumexp(b.input("x", "f32", ["R", "L"]), -1));
+  for (const [R, L] of [[1, 1], [7, 33], [3, 64], [5, 65], [2, 130], [4, 1024], [65, 7]] as const) {
+    cases.push({ label: `softmax R=${R} L=${L}`, graph: sm, dims: { R, L }, op: "softmax" });
+    cases.push({ label: `logsumexp R=${R} L=${L}`, graph: lse, dims: { R, L }, op: "logsumexp" });
+  }
+  // another axis (rows strided by the inner size), keepdims, f16 in and out
+  cases.push({ label: "softmax axis 1 of [3, L, 5], L=130", graph: build("sm_ax", (b) => b.softmax(b.input("x", "f32", [3, "L", 5]), 1)), dims: { L: 130 }, op: "softmax" });
+  cases.push({ label: "logsumexp keepdims axis 0 of [L, 7], L=65", graph: build("lse_k", (b) => b.logsumexp(b.input("x", "f32", ["L", 7]), 0, true)), dims: { L: 65 }, op: "logsumexp" });
+  cases.push({ label: "softmax f16 [3, 200]", graph: build("sm_h", (b) => b.softmax(b.input("x", "f16", [3, 200]), -1)), dims: {}, op: "softmax" });
+  // special rows: a dead (all -inf) row, a row with +inf, a row with NaN, a row with one finite value
+  const L = 70;
+  const data: number[] = [];
+  for (let r = 0; r < 4; r++)
+    for (let j = 0; j < L; j++) data.push(r === 0 ? -Infinity : r === 1 && j === 9 ? Infinity : r === 2 && j === 40 ? NaN : r === 3 ? (j === 66 ? 2 : -Infinity) : Math.sin(j));
+  const sp = build("sm_special", (b) => {
+    const x = b.input("x", "f32", [4, L]);
+    return [b.softmax(x, -1), b.logsumexp(x, -1)];
+  });
+  cases.push({ label: "softmax/logsumexp special rows", graph: sp, dims: {}, op: "softmax", inputs: { x: hostTensor("f32", [4, L], data) } });
+  return cases;
+}
+
+const ROWS = rowCases();
+
+describe("row-parallel softmax and logsumexp", () => {
+  it("lower to the row kernel (one workgroup per row); rows statically shorter than 64 keep the per-element kernel", () => {
+    for (const c of ROWS) expect(usesDedicated(lowerGraph(c.graph), c.op), c.label).toBe(true);
+    const short = build("sm_short", (b) => b.softmax(b.input("x", "f32", [9, 33]), -1));
+    expect(usesDedicated(lowerGraph(short), "softmax")).toBe(false);
+  });
+
+  gpuIt(gpu, "WebGPU: match the interpreter (long and short rows, any axis, special values)", async (dev) => {
+    for (const c of ROWS) await checkGraph(dev, c.graph, c.dims, { inputs: c.inputs ?? randomInputs(c.graph, c.dims, 9), label: c.label });
+  }, 600_000);
+});
+
+describe.skipIf(!GXX)("row-parallel softmax and logsumexp on cuda-emu", () => {
+  it("match the interpreter", async () => {
+    for (const c of ROWS.filter((_, i) => i % 2 === 0 || i >= ROWS.length - 4)) await checkEmu(c, c.inputs ?? randomInputs(c.graph, c.dims, 11));
+  }, 600_000);
+});

@@ -4,3 +4,4 @@ import "./order.ts";
 export { computeKernel } from "./elementwise.ts";
 import "./matmul.ts";
 import "./segment.ts";
+import "./rows.ts";
