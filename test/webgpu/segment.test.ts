@@ -118,6 +118,7 @@ function cases(): Case[] {
   add(f32, "f32", 1, 67, 3, 5, "random", 6, false, true);
   add(f32, "f32", 2, 0, 3, 4, "random", 7);
   add(f32, "f32", 2, 5, 3, 0, "bad", 8);
+  add(f32, "f32", 2, 9, 0, 4, "bad", 13); // no channels: no outputs, the bad ids still flag (as the interpreter)
   const bc = segGraph("f32", { bcast: true });
   add(bc, "f32", 3, 67, 4, 11, "random", 9, true);
   add(bc, "f32", 3, 67, 4, 11, "bad", 10, true);
@@ -141,7 +142,7 @@ describe("segment_reduce (CSR kernels) on WebGPU matches the interpreter", () =>
       expect(r.got.errorFlag, `${c.label}: WebGPU flag`).toBe(c.flag);
       if (c.flag) flagged++;
     }
-    expect(flagged).toBe(6); // the "bad" cases: 4 dtypes, f32 with S = 0, broadcast ids
+    expect(flagged).toBe(7); // the "bad" cases: 4 dtypes, f32 with S = 0 and with C = 0, broadcast ids
   }, 300_000);
 
   gpuIt(gpu, "f32 results are bit-identical to the per-element kernel on valid ids", async (dev) => {
