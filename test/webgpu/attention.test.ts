@@ -209,6 +209,20 @@ suite(`fused attention on WebGPU${dev ? "" : ` (skipped: WebGPU unavailable: ${w
     expect(Number.isNaN(ref.outputs[1]!.data[4])).toBe(true);
   });
 
+  it("±inf and NaN in V under a causal mask: only the rows that admit the key see them", async () => {
+    const g = build((b) => attn(b, ...qkv(b, [], 40, 40, 8, 8), { mask: ([i, j]) => S.le(j!, i!), returns: [{ kind: "lse" }] }));
+    const inp = randomInputs(g, {}, 34);
+    const v = Array.from(inp.v!.data);
+    v[20 * 8 + 1] = Infinity;
+    v[33 * 8 + 2] = -Infinity;
+    v[37 * 8 + 5] = NaN;
+    inp.v = hostTensor("f32", [40, 8], v);
+    const { res } = await compare("non-finite V, causal", g, inp);
+    const o = res.outputs[0]!.data;
+    for (let i = 0; i < 20; i++) for (let c = 0; c < 8; c++) expect(Number.isFinite(o[i * 8 + c]!)).toBe(true);
+    expect(o[25 * 8 + 1]).toBe(Infinity);
+  });
+
   it("f16 inputs (f16 output rounded once; tolerance one f16 ulp)", async () => {
     const g = build((b) => attn(b, ...qkv(b, [2], 21, 27, 16, 8, "f16"), { mask: ([, i, j]) => S.le(j!, S.add(i!, 4)), returns: [{ kind: "lse" }] }));
     const { res } = await compare("f16", g, randomInputs(g, {}, 11));

@@ -15,6 +15,8 @@ export const isNegInf = (x: KExpr): KExpr => K.bin("eq", bits(x), K.u32(0xff8000
 export const isPosInf = (x: KExpr): KExpr => K.bin("eq", bits(x), K.u32(0x7f800000));
 export const NAN = K.f32(NaN);
 export const ZERO = K.f32(0);
+/** p of a removed key in the scalar kernels: 0, so p·v adds nothing for a finite v. */
+export const REMOVED: KExpr = ZERO;
 export const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 export const and = (a: KExpr, b: KExpr): KExpr => K.bin("and", a, b);
@@ -96,7 +98,7 @@ export interface RowStatsCtx {
  * Step 3 with warp reductions: the TK lanes tid % TK of row tid / TK (+ n·WG/TK) hold one logit
  * each; max, sum and the restricted sums are butterfly reductions over those lanes (every lane
  * takes part, rows ≥ Tq included, so the shuffles see converged warps), lane 0 stores the row.
- * p (or −1 for a removed key) goes back into sp; wmma also writes P = hi + lo into ph (0 for
+ * p (or 0 for a removed key, −1 with wmma) goes back into sp; wmma also writes P = hi + lo into ph (0 for
  * removed keys) and the row's lanes rescale O's row by α.
  */
 export function rowStatsWarp(x: RowStatsCtx, out: KStmt[], kStart: KExpr, kt: KExpr): void {
@@ -115,7 +117,8 @@ export function rowStatsWarp(x: RowStatsCtx, out: KStmt[], kStart: KExpr, kt: KE
     const alpha = em.let(out, "al", K.sel(isNegInf(mNew), K.f32(1), K.sel(isNegInf(mOld), ZERO, K.un("exp", K.bin("sub", mOld, mNew)))));
     const bad = em.let(out, "bad", K.bin("or", K.un("isnan", mNew), isPosInf(mNew)));
     const live = em.let(out, "live", not(isNegInf(sv)));
-    const p = em.let(out, "p", K.sel(live, K.sel(bad, NAN, K.un("exp", K.bin("sub", sv, mNew))), K.f32(-1)));
+    // removed keys: −1 for wmma (its fix-up tests p ≥ 0), 0 for the scalar P·V
+    const p = em.let(out, "p", K.sel(live, K.sel(bad, NAN, K.un("exp", K.bin("sub", sv, mNew))), tc ? K.f32(-1) : REMOVED));
     const pz = em.let(out, "pz", K.sel(live, p, ZERO));
     const ls = em.mut(out, "ls", pz);
     out.push({ k: "warp_reduce", op: "sum", value: (ls as { name: string }).name, t: "f32", width: TK });

@@ -13,10 +13,12 @@
  *      the D uniform when D is symbolic), score hook, bias; removed keys get -inf;
  *   3. row threads (tid < Tq) update the running max m, sum l (and one restricted sum per `mass`
  *      return, over the key subset) and the rescale factor α = exp(m_old − m_new), overwriting S
- *      with p = exp(z − m_new) (−1 marks a removed key) — meanwhile all threads stage the V tile
+ *      with p = exp(z − m_new) (0 for a removed key, −1 in wmma) — meanwhile all threads stage the V tile
  *      (already multiplied by the value scale);
  *   4. O ← α·O + P·V on the workgroup's Tq × Dvc accumulator, held in registers (a thread owns
- *      fixed (row, column) pairs; wmma: in workgroup memory).
+ *      fixed (row, column) pairs; wmma: in workgroup memory). When the V tile is all finite, p·v
+ *      is added for every key (a removed key's 0 adds nothing); else only where p > 0 (a removed
+ *      key, or an admitted one whose p underflowed to 0, adds nothing, not 0·inf = NaN).
  * Without block routes, the key loop covers only the keys the mask can admit for the tile's rows
  * (attention-range.ts: j ≤ i + c, j ≥ i − w and conjunctions; else every key): the skipped
  * tiles are all removed keys, which leave m, l and O unchanged.
@@ -55,7 +57,7 @@ import { KERNELS, type LowerCtx } from "../registry.ts";
 import { KernelScope, castK, compileExpr, dimToK, ktype, stridesK, type ExprCtx, type SrcInfo } from "../sexpr-to-kernel.ts";
 import { decompose, linearId } from "./elementwise.ts";
 import { maskKeyBounds, offK } from "./attention-range.ts";
-import { BARRIER, Em, NAN, bits, NEG_INF, ZERO, and, assign, fadd, fmul, iff, isNegInf, isPosInf, lt, mmaStmt, nextPow2, not, rowStatsWarp, setFlag, sload, sstore } from "./attention-util.ts";
+import { BARRIER, REMOVED, Em, NAN, bits, NEG_INF, ZERO, and, assign, fadd, fmul, iff, isNegInf, isPosInf, lt, mmaStmt, nextPow2, not, rowStatsWarp, setFlag, sload, sstore } from "./attention-util.ts";
 
 /** Threads per workgroup of the main kernel. */
 const WG = 128;
@@ -315,7 +317,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
   // keys per tile: fewer when a constant key range (Nk, or blockK when routed) is shorter
   const keySpan = blocks ? blocks.blockK.value : Nk.value;
   // (scalar kernels: 32 keys per tile when the workgroup memory allows, else 16)
-  const scalarBytes = (tk: number) => 4 * (Tq * Dc + tk * Math.max(Dc, Dvc) + Tq * tk + Tq * (3 + massOuts.length));
+  const scalarBytes = (tk: number) => 4 * (Tq * Dc + tk * Math.max(Dc, Dvc) + Tq * tk + Tq * (3 + massOuts.length) + 1);
   const roomy = scalarBytes(TK_MAX) <= Math.min(SHARED_LIMIT, cx.caps?.maxComputeWorkgroupStorageSize ?? SHARED_LIMIT);
   const TK = tc ? TK_WMMA : Math.min(roomy ? TK_MAX : TK_WMMA, keySpan !== undefined ? nextPow2(keySpan) : TK_MAX);
   /** Rows of the query-side tiles: Tq, or 16 (zero-padded) for wmma. */
@@ -333,7 +335,11 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
           // non-finite V values (0 elsewhere) and whether the tile has any: added outside the tensor cores
           { name: "vx", t: "f32" as const, size: 16 * Dvc }, { name: "vb", t: "u32" as const, size: 1 },
         ]
-      : [{ name: "qs", t: "f32" as const, size: Tq * Dc }, { name: "kv", t: "f32" as const, size: TK * Math.max(Dc, Dvc) }]),
+      : [
+          { name: "qs", t: "f32" as const, size: Tq * Dc }, { name: "kv", t: "f32" as const, size: TK * Math.max(Dc, Dvc) },
+          // whether the V tile has a non-finite value (then P·V tests which keys are admitted)
+          { name: "vb", t: "u32" as const, size: 1 },
+        ]),
     { name: "sp", t: "f32", size: Tq * TK },
     // the scalar kernels keep O in registers
     ...(tc ? [{ name: "os", t: "f32" as const, size: TQP * Dvc }] : []),
@@ -536,7 +542,10 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         out.push(iff(qRes, res, chunks));
       } else out.push(...chunks);
     }
-    if (!tc) logits(out, accs);
+    if (!tc) {
+      logits(out, accs);
+      out.push(iff(K.bin("eq", tid, K.i32(0)), [sstore("vb", K.i32(0), K.u32(0))]));
+    }
     out.push(BARRIER);
     // 3. row statistics (tid < Tq; warp variants: TK lanes per row), while everyone stages V·vscale
     if (shuffle) rowStatsWarp({ em, ...gridCols.get(TK)!, WG, TK, Tq, tc, hT, Dvc, massKeys, keyIndex: (p, j) => em.keyIndex(p as PerKey, j) }, out, kStart, kt);
@@ -555,7 +564,7 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
       const e = em.let(b, "e", K.add(rb, jj));
       const s = em.let(b, "sv", sload("sp", e));
       const live = em.let(b, "live", not(isNegInf(s)));
-      const p = em.let(b, "p", K.sel(live, K.sel(bad, NAN, K.un("exp", K.bin("sub", s, mNew))), K.f32(-1)));
+      const p = em.let(b, "p", K.sel(live, K.sel(bad, NAN, K.un("exp", K.bin("sub", s, mNew))), REMOVED));
       b.push(sstore("sp", e, p));
       const add: KStmt[] = [assign(lsum, fadd(lsum, p))];
       if (nMass) {
@@ -587,7 +596,10 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
         const vi = em.let(b, "vi", K.add(K.mul(jj, K.i32(Dvc)), col));
         b.push(sstore("vh", vi, h), sstore("vh", K.add(vi, K.i32(16 * Dvc)), h), sstore("vx", vi, K.sel(fin, ZERO, ld)));
         b.push(iff(not(fin), [sstore("vb", K.i32(0), K.u32(1))]));
-      } else b.push(sstore("kv", K.add(K.mul(jj, K.i32(Dvc)), col), ld));
+      } else {
+        b.push(sstore("kv", K.add(K.mul(jj, K.i32(Dvc)), col), ld));
+        b.push(iff(K.bin("eq", K.bin("bitand", bits(ld), K.u32(0x7f800000)), K.u32(0x7f800000)), [sstore("vb", K.i32(0), K.u32(1))]));
+      }
     });
     out.push(BARRIER);
     if (tc) {
@@ -613,13 +625,20 @@ function mainKernel(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOut
     // 4. O ← α·O + P·V in registers; a thread owns column col of rows row0 + n·(WG/Dvc), each V element loaded once for all of them
     ownV.forEach(({ rc }, n) => out.push(assign(oacc[n]!, fmul(oacc[n]!, sload("ra", rc)))));
     const pbs = ownV.map(({ rc }) => em.let(out, "pb", K.mul(rc, K.i32(TK))));
-    em.loop(out, "jj", K.i32(0), K.i32(TK), 1, (jj, lb) => {
-      const vv = em.let(lb, "vv", sload("kv", K.add(K.mul(jj, K.i32(Dvc)), ownV.col)));
-      ownV.forEach((_, n) => {
-        const p = em.let(lb, "p", sload("sp", K.add(pbs[n]!, jj)));
-        lb.push(assign(oacc[n]!, fadd(oacc[n]!, K.sel(K.bin("ge", p, ZERO), fmul(p, vv), ZERO))));
+    // a removed key has p = 0: with a finite V tile p·v adds nothing; else only p > 0 is added
+    const pv = (checked: boolean): KStmt[] => {
+      const b: KStmt[] = [];
+      em.loop(b, "jj", K.i32(0), K.i32(TK), 1, (jj, lb) => {
+        const vv = em.let(lb, "vv", sload("kv", K.add(K.mul(jj, K.i32(Dvc)), ownV.col)));
+        ownV.forEach((_, n) => {
+          const p = em.let(lb, "p", sload("sp", K.add(pbs[n]!, jj)));
+          const pv = fmul(p, vv);
+          lb.push(assign(oacc[n]!, fadd(oacc[n]!, checked ? K.sel(K.bin("gt", p, ZERO), pv, ZERO) : pv)));
+        });
       });
-    });
+      return b;
+    };
+    out.push(iff(K.bin("eq", { k: "sload", arr: "vb", index: K.i32(0), t: "u32" }, K.u32(0)), pv(false), pv(true)));
     out.push(BARRIER);
   };
 
