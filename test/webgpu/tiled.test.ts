@@ -143,7 +143,7 @@ function rowCases(): Case[] {
   const cases: Case[] = [];
   const sm = build("sm", (b) => b.softmax(b.input("x", "f32", ["R", "L"]), -1));
   const lse = build("lse", (b) => b.logsumexp(b.input("x", "f32", ["R", "L"]), -1));
-  for (const [R, L] of [[1, 1], [7, 33], [3, 64], [5, 65], [2, 130], [4, 1024], [65, 7]] as const) {
+  for (const [R, L] of [[1, 1], [7, 33], [3, 64], [5, 65], [2, 130], [4, 1024], [65, 7], [2, 0]] as const) {
     cases.push({ label: `softmax R=${R} L=${L}`, graph: sm, dims: { R, L }, op: "softmax" });
     cases.push({ label: `logsumexp R=${R} L=${L}`, graph: lse, dims: { R, L }, op: "logsumexp" });
   }

@@ -22,6 +22,7 @@ import * as D from "../../graph/dim.ts";
 import type { Dim } from "../../graph/dim.ts";
 import { K, type KExpr, type KStmt, type Kernel } from "../ir.ts";
 import type { Launch } from "../program.ts";
+import { markFullWrite } from "../plan.ts";
 import { KERNELS_FIRST, type LowerCtx } from "../registry.ts";
 import { KernelScope, dimToK } from "../sexpr-to-kernel.ts";
 
@@ -194,7 +195,8 @@ export function tiledMatmul(cx: LowerCtx): Launch[] | undefined {
     body: s,
     dispatch: [total, D.dim(1), D.dim(1)],
   };
-  return [{ k: "launch", kernel, args: [a.id, b.id, out.id], uniforms: uniforms.map((u) => ({ kind: "dim", name: u.slice(2) })), node }];
+  // every output element is stored (zero-padded K included), so plan-memory may hand it a reused buffer
+  return [markFullWrite({ k: "launch", kernel, args: [a.id, b.id, out.id], uniforms: uniforms.map((u) => ({ kind: "dim", name: u.slice(2) })), node }, out.id)];
 }
 
 KERNELS_FIRST.matmul = tiledMatmul;

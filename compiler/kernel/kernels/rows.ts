@@ -15,6 +15,7 @@ import type { Dim } from "../../graph/dim.ts";
 import type { OpArgs } from "../../graph/ops.ts";
 import { K, type KExpr, type KStmt, type Kernel } from "../ir.ts";
 import type { Launch } from "../program.ts";
+import { markFullWrite } from "../plan.ts";
 import { KERNELS_FIRST, type LowerCtx } from "../registry.ts";
 import { KernelScope, castK, dimToK, ktype } from "../sexpr-to-kernel.ts";
 
@@ -115,7 +116,8 @@ function rowKernel(cx: LowerCtx): Launch[] | undefined {
     body: s,
     dispatch: [rowsD, D.dim(1), D.dim(1)],
   };
-  return [{ k: "launch", kernel, args: [x.id, out.id], uniforms: uniforms.map((u) => ({ kind: "dim", name: u.slice(2) })), node }];
+  // every output element is stored (an empty row's logsumexp included), so plan-memory may reuse a buffer for it
+  return [markFullWrite({ k: "launch", kernel, args: [x.id, out.id], uniforms: uniforms.map((u) => ({ kind: "dim", name: u.slice(2) })), node }, out.id)];
 }
 
 KERNELS_FIRST.softmax = rowKernel;
