@@ -60,7 +60,7 @@ export function lowerForTarget(graph: Graph, target: "wgsl" | "cuda", opts: Pipe
   let program: Program;
   try {
     // CUDA kernels keep WebGPU's default plans (they fit sm_80/sm_90); the record checks them
-    const lowered = lowerGraph(optimized, target === "wgsl" ? { caps, note: (n, text) => notes.push(diag(Diagnostics.Fallback_chosen_0, n, [text])) } : {});
+    const lowered = lowerGraph(optimized, target === "wgsl" ? { caps, note: (n, text) => notes.push(diag(Diagnostics.Fallback_chosen_0, n, [text])), variants: false } : {});
     program = planMemory(lowered).program;
   } catch (e) {
     if (!(e instanceof LoweringError)) throw e;

@@ -36,6 +36,12 @@ export interface LowerOptions {
   readonly caps?: TargetCaps;
   /** Called when a generator chose a fallback because of the record. */
   readonly note?: (node: Node, text: string) => void;
+  /**
+   * Build the capability variants of kernels (Kernel.variants: CUDA warp shuffles, tensor cores;
+   * default true). A target that launches only base kernels (WGSL) skips them: same program, less
+   * compile time.
+   */
+  readonly variants?: boolean;
 }
 
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Program {
@@ -103,6 +109,7 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Program {
       temp: (dtype, count) => newBuf(dtype, count, "temp", n),
       caps: opts.caps,
       note: (text) => opts.note?.(n, text),
+      variants: opts.variants ?? true,
     };
     const first = KERNELS_FIRST[n.op]?.(cx);
     if (first) {

@@ -17,6 +17,8 @@ export interface LowerCtx {
   readonly caps?: TargetCaps;
   /** Records that a generator chose a fallback for the record (reported as an info diagnostic at the node). */
   note?(text: string): void;
+  /** Whether to build capability variants (Kernel.variants); false when the target only launches base kernels. Default true. */
+  readonly variants?: boolean;
 }
 
 export type KernelGen = (cx: LowerCtx) => Launch[];

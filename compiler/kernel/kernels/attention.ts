@@ -270,7 +270,7 @@ function inputCands(cx: LowerCtx, c: Common) {
  * (0·inf would reach rows that removed the key): they are added for the admitted keys afterwards.
  */
 function withVariants(cx: LowerCtx, c: Common, lseOuts: readonly number[], massOuts: readonly { out: number; keys: number }[]): Launch {
-  const base = mainKernel(cx, c, lseOuts, massOuts, "scalar");
+  const base = mainKernel(cx, c, lseOuts, massOuts, "scalar"); if (cx.variants === false) return base; // a target without variants
   const dts = [0, 1, 2].map((i) => ktype(c.ins[i]!.type.dtype));
   const tc = (dts[0] === "f16" || dts[0] === "bf16") && dts.every((t) => t === dts[0]) && c.a.valueScale === undefined;
   const sig = (k: Kernel) => JSON.stringify([k.buffers, k.uniforms, k.workgroup, k.dispatch.map(printDim)]);

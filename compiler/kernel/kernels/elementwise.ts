@@ -70,8 +70,8 @@ export function computeKernel(cx: LowerCtx, body: SExpr): Launch {
     body: stmts,
     dispatch: [ceilDiv(total, WG), dim(1), dim(1)],
   };
-  const warp = warpReduceVariant(cx, body, scalar);
-  const wmma = matmulWmmaVariant(cx, scalar);
+  const warp = cx.variants === false ? undefined : warpReduceVariant(cx, body, scalar);
+  const wmma = cx.variants === false ? undefined : matmulWmmaVariant(cx, scalar);
   const variants: KernelVariant[] = [
     ...(warp ? [{ kind: "warp-shuffle" as const, requires: ["warp-shuffle" as const], kernel: warp }] : []),
     ...(wmma ? [{ kind: "wmma" as const, requires: ["wmma" as const], kernel: wmma }] : []),
