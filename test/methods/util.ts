@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { compileSource } from "../../compiler/compile.ts";
 import type { Graph } from "../../compiler/graph/node.ts";
-import { hostTensor, interpret, type HostTensor } from "../../compiler/graph/interp.ts";
+import { hostTensor, interpret, mulberry32, type HostTensor } from "../../compiler/graph/interp.ts";
 
 export { ALL_BACKENDS, BACKENDS, describeBackends, programOf, runOn, unavailable, type Backend } from "./backends.ts";
 
@@ -33,17 +33,8 @@ export const t64 = (shape: number[], data: ArrayLike<number>): T64 => {
   return { shape: [...shape], data: Float64Array.from(data) };
 };
 
-/** mulberry32: a deterministic pseudo-random sequence in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the interpreter's): a deterministic pseudo-random sequence in [0, 1). */
+export const rng = mulberry32;
 
 /** Standard-normal values (Box–Muller), times scale, rounded to f32 so the reference sees what the graph sees. */
 export function randn(shape: number[], seed: number, scale = 1): T64 {

@@ -45,10 +45,11 @@ import * as D from "../../graph/dim.ts";
 import type { Dim } from "../../graph/dim.ts";
 import type { DType } from "../../graph/dtype.ts";
 import type { OpArgs } from "../../graph/ops.ts";
-import { K, type KExpr, type KShared, type KStmt, type KType, type Kernel } from "../ir.ts";
+import { K, type KExpr, type KShared, type KType, type Kernel } from "../ir.ts";
 import type { Launch } from "../program.ts";
 import { KERNELS, type LowerCtx } from "../registry.ts";
-import { KernelScope, castK, dimToK, ktype } from "../sexpr-to-kernel.ts";
+import { KB } from "./kb.ts";
+import { castK, ktype } from "../sexpr-to-kernel.ts";
 import { sortLimits } from "../caps.ts";
 
 /**
@@ -62,60 +63,6 @@ const EW_WG = 64;
 /** Elements per thread in a scan tile. */
 const SCAN_E = 4;
 
-// ── a small statement builder ────────────────────────────────────────────────────────────────
-
-class KB {
-  readonly sc = new KernelScope();
-  private readonly stack: KStmt[][] = [[]];
-  get body(): KStmt[] {
-    return this.stack[0]!;
-  }
-  push(s: KStmt): void {
-    this.stack[this.stack.length - 1]!.push(s);
-  }
-  let(prefix: string, init: KExpr, t: KType = init.t): KExpr {
-    if (init.k === "const" || init.k === "var" || init.k === "uniform") return init.t === t ? init : K.cast(init, t);
-    const name = this.sc.fresh(prefix);
-    this.push({ k: "let", name, t, init, mutable: false });
-    return K.v(name, t);
-  }
-  var(prefix: string, init: KExpr, t: KType = init.t): KExpr {
-    const name = this.sc.fresh(prefix);
-    this.push({ k: "let", name, t, init, mutable: true });
-    return K.v(name, t);
-  }
-  set(v: KExpr, value: KExpr): void {
-    if (v.k !== "var") throw new Error("assignment to a non-variable");
-    this.push({ k: "assign", name: v.name, value });
-  }
-  block(f: () => void): KStmt[] {
-    this.stack.push([]);
-    f();
-    return this.stack.pop()!;
-  }
-  if(cond: KExpr, then: () => void, els?: () => void): void {
-    const t = this.block(then);
-    const e = els ? this.block(els) : undefined;
-    this.push(e && e.length ? { k: "if", cond, then: t, else: e } : { k: "if", cond, then: t });
-  }
-  for(prefix: string, start: KExpr, end: KExpr, body: (i: KExpr) => void, step = 1): void {
-    const name = this.sc.fresh(prefix);
-    const b = this.block(() => body(K.v(name, "i32")));
-    this.push({ k: "for", var: name, start, end, step, body: b });
-  }
-  store(buf: string, index: KExpr, value: KExpr): void {
-    this.push({ k: "store", buf, index, value });
-  }
-  sstore(arr: string, index: KExpr, value: KExpr): void {
-    this.push({ k: "sstore", arr, index, value });
-  }
-  barrier(): void {
-    this.push({ k: "barrier" });
-  }
-  dim(d: Dim): KExpr {
-    return dimToK(d, this.sc);
-  }
-}
 
 const sload = (arr: string, index: KExpr, t: KType): KExpr => ({ k: "sload", arr, index, t });
 const bitcast = (a: KExpr, t: KType): KExpr => ({ k: "bitcast", a, t });

@@ -28,61 +28,16 @@ import * as D from "../../graph/dim.ts";
 import type { Dim } from "../../graph/dim.ts";
 import { isFloat, type DType } from "../../graph/dtype.ts";
 import type { OpArgs } from "../../graph/ops.ts";
-import { K, type KExpr, type KStmt, type KType, type Kernel } from "../ir.ts";
+import { K, type KExpr, type KType, type Kernel } from "../ir.ts";
 import { markFullWrite } from "../plan.ts";
 import type { Launch } from "../program.ts";
 import { KERNELS_FIRST, type LowerCtx } from "../registry.ts";
-import { KernelScope, castK, dimToK, ktype } from "../sexpr-to-kernel.ts";
+import { castK, ktype } from "../sexpr-to-kernel.ts";
+import { KB } from "./kb.ts";
 
 /** Threads per workgroup (both kernels are one thread per item). */
 const WG = 64;
 
-class KB {
-  readonly sc = new KernelScope();
-  private readonly stack: KStmt[][] = [[]];
-  get body(): KStmt[] {
-    return this.stack[0]!;
-  }
-  push(s: KStmt): void {
-    this.stack[this.stack.length - 1]!.push(s);
-  }
-  let(prefix: string, init: KExpr): KExpr {
-    if (init.k === "const" || init.k === "var" || init.k === "uniform") return init;
-    const name = this.sc.fresh(prefix);
-    this.push({ k: "let", name, t: init.t, init, mutable: false });
-    return K.v(name, init.t);
-  }
-  var(prefix: string, init: KExpr, t: KType = init.t): KExpr {
-    const name = this.sc.fresh(prefix);
-    this.push({ k: "let", name, t, init, mutable: true });
-    return K.v(name, t);
-  }
-  set(v: KExpr, value: KExpr): void {
-    if (v.k !== "var") throw new Error("assignment to a non-variable");
-    this.push({ k: "assign", name: v.name, value });
-  }
-  block(f: () => void): KStmt[] {
-    this.stack.push([]);
-    f();
-    return this.stack.pop()!;
-  }
-  if(cond: KExpr, then: () => void, els?: () => void): void {
-    const t = this.block(then);
-    const e = els ? this.block(els) : undefined;
-    this.push(e && e.length ? { k: "if", cond, then: t, else: e } : { k: "if", cond, then: t });
-  }
-  for(prefix: string, start: KExpr, end: KExpr, body: (i: KExpr) => void): void {
-    const name = this.sc.fresh(prefix);
-    const b = this.block(() => body(K.v(name, "i32")));
-    this.push({ k: "for", var: name, start, end, step: 1, body: b });
-  }
-  store(buf: string, index: KExpr, value: KExpr): void {
-    this.push({ k: "store", buf, index, value });
-  }
-  dim(d: Dim): KExpr {
-    return dimToK(d, this.sc);
-  }
-}
 
 const isConst = (e: KExpr, v: number) => e.k === "const" && e.v === v;
 /** Floored i32 division / modulo of non-negative values, folding a divisor of 1. */
